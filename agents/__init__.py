@@ -1,0 +1,1 @@
+"""plait.agents: LangGraph graphs built from plait nodes (ReAct, the support assistant)."""

@@ -1,0 +1,25 @@
+"""The ``plait`` command line: thin wrappers over the library (Typer + Rich)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from plait.errors import PlaitError
+
+app = typer.Typer(help="plait: composable LLM chains and agent graphs, offline by default.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+err = Console(stderr=True)
+
+
+def main() -> None:
+    """Entry point of the ``plait`` script: PlaitErrors print their fix, not a traceback."""
+    from plait.cli import ask, models, traces  # noqa: F401  (registers the commands)
+
+    try:
+        app()
+    except PlaitError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,99 @@
+"""Resolve a role, a reference or a LangChain chat model into a chat model.
+
+Every plait node takes ``model=`` and passes it here, so swapping a node's model is one
+binding in ``plait.toml`` (or one argument), never a code change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from plait.config import Settings, load_settings
+from plait.errors import MissingAPIKeyError, ModelFileError, ModelRefError
+from plait.models.llamacpp import LlamaCppChat
+from plait.models.packaged import gemma_270m_path
+from plait.models.refs import ModelRef, parse_ref, reference_for
+from plait.tracing import tracer_for
+
+ADAPTER_META = "adapter.json"
+
+
+def resolve_model(model: str | BaseChatModel | None = None, *, role: str = "default",
+                  settings: Settings | None = None, **options: Any) -> BaseChatModel:
+    """Return the chat model for ``model``: a role, a reference, a chat model, or None (= ``role``).
+
+    ``options`` go to the model's constructor (``temperature``, ``max_tokens``, ...).
+    Models built here write every call to the trace database unless tracing is off.
+
+    Example:
+        >>> llm = resolve_model(role="classifier")      # bound in plait.toml, else the default
+        >>> llm = resolve_model("local:gemma-3-270m", max_tokens=64)
+    """
+    if isinstance(model, BaseChatModel):
+        return model
+    if model is not None and not isinstance(model, str):
+        raise TypeError(f"model= takes a role name, a model reference or a LangChain chat model, "
+                        f"not {type(model).__name__}.")
+    settings = settings or load_settings()
+    ref_text = reference_for(model, role=role, settings=settings)
+    ref = parse_ref(ref_text)
+    extra: dict[str, Any] = {"metadata": {"plait_model_ref": str(ref)}}
+    if settings.tracing:
+        prices = tuple((r, i, o) for r, (i, o) in sorted(settings.prices.items()))
+        extra["callbacks"] = [tracer_for(settings.trace_db.resolve(), prices)]
+    return _build(ref, settings, {**extra, **options})
+
+
+def _build(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseChatModel:
+    if ref.scheme == "local":
+        return LlamaCppChat(model_path=str(gemma_270m_path()), model_ref=str(ref), **{**settings.local, **options})
+    if ref.scheme == "gguf":
+        path = Path(ref.name).expanduser()
+        if not path.is_file():
+            raise ModelFileError(f"GGUF file {path} does not exist (from {ref}). Check the path, or use "
+                                 "local:gemma-3-270m for the packaged model.")
+        return LlamaCppChat(model_path=str(path), model_ref=str(ref), **{**settings.local, **options})
+    if ref.scheme == "lora":
+        return _lora(ref, settings, options)
+    return _openai(ref, options)
+
+
+def _openai(ref: ModelRef, options: dict[str, Any]) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    if ref.scheme == "openai":
+        if not os.environ.get("OPENAI_API_KEY"):
+            raise MissingAPIKeyError(f"{ref} needs an OpenAI API key: set the OPENAI_API_KEY environment "
+                                     "variable, or use local:gemma-3-270m to stay offline.")
+        return ChatOpenAI(model=ref.name, **options)
+    # Local servers (vLLM, llama.cpp server, plait serve) often need no key; the client insists on one.
+    key = os.environ.get("PLAIT_OPENAI_COMPATIBLE_API_KEY") or "not-needed"
+    return ChatOpenAI(model=ref.name, base_url=ref.base_url, api_key=key, **options)
+
+
+def adapters_dir(settings: Settings) -> Path:
+    """Return the adapter store directory (``<home>/adapters``)."""
+    return settings.home / "adapters"
+
+
+def _lora(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseChatModel:
+    folder = adapters_dir(settings) / ref.name
+    meta_file = folder / ADAPTER_META
+    if not meta_file.is_file():
+        found = sorted(p.parent.name for p in adapters_dir(settings).glob(f"*/{ADAPTER_META}"))
+        listing = ", ".join(found) if found else "none yet (train one with the plait.finetune package)"
+        raise ModelRefError(f"No adapter {ref.name!r} in {adapters_dir(settings)}. Adapters there: {listing}.")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    gguf = folder / meta.get("gguf", "adapter.gguf")
+    if not gguf.is_file():
+        raise ModelFileError(f"Adapter {ref.name!r} has no GGUF LoRA at {gguf}; re-export it with the "
+                             "plait.finetune package.")
+    base = _build(parse_ref(meta["base"]), settings, {})
+    if not isinstance(base, LlamaCppChat):
+        raise ModelRefError(f"Adapter {ref.name!r} names base {meta['base']!r}, which is not a llama.cpp model.")
+    return base.model_copy(update={"lora_path": str(gguf), "model_ref": str(ref), **options})

@@ -1,0 +1,227 @@
+"""Tracing: every model call written to SQLite, the raw material for evaluation and fine-tuning.
+
+Models resolved by :func:`plait.models.resolve_model` carry the tracer for the configured
+database. Any other LangChain model can be traced by passing the handler as a callback::
+
+    llm.invoke("hi", config={"callbacks": [tracer_for(".plait/traces.db")]})
+
+Rows record the node (``plait_node`` or LangGraph's ``langgraph_node`` metadata), the prompt
+template ``name@version`` (``plait_prompt`` metadata), the model reference, messages, output,
+token counts, latency and cost.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import LLMResult
+
+from plait.errors import PlaitError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS traces (
+    run_id TEXT PRIMARY KEY,
+    parent_run_id TEXT,
+    started_at TEXT NOT NULL,
+    node TEXT,
+    prompt TEXT,
+    model_ref TEXT,
+    adapter TEXT,
+    messages TEXT NOT NULL,
+    output TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    latency_ms REAL,
+    cost_usd REAL,
+    error TEXT,
+    metadata TEXT
+);
+CREATE INDEX IF NOT EXISTS traces_node ON traces(node);
+CREATE INDEX IF NOT EXISTS traces_started ON traces(started_at);
+"""
+COLUMNS = ("run_id", "parent_run_id", "started_at", "node", "prompt", "model_ref", "adapter", "messages",
+           "output", "prompt_tokens", "completion_tokens", "latency_ms", "cost_usd", "error", "metadata")
+_LOCAL_SCHEMES = ("local:", "gguf:", "lora:")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")  # readers (the CLI) never block the writer
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+def _message_dict(message: BaseMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.type, "content": message.content}
+    if getattr(message, "tool_calls", None):
+        out["tool_calls"] = [{"name": c["name"], "args": c["args"], "id": c.get("id")} for c in message.tool_calls]
+    return out
+
+
+@dataclass
+class _Pending:
+    started: float
+    started_at: str
+    messages: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    parent_run_id: str | None
+
+
+class SQLiteTracer(BaseCallbackHandler):
+    """LangChain callback handler that writes one row per model call.
+
+    Example:
+        >>> tracer = SQLiteTracer(".plait/traces.db")  # doctest: +SKIP
+        >>> llm.invoke("hi", config={"callbacks": [tracer]})  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path, *, prices: Mapping[str, tuple[float, float]] | None = None) -> None:
+        self.path = Path(path)
+        self.prices = dict(prices or {})
+        self._conn = _connect(self.path)
+        self._lock = threading.Lock()
+        self._pending: dict[UUID, _Pending] = {}
+
+    def _start(self, run_id: UUID, parent_run_id: UUID | None, messages: list[dict[str, Any]],
+               metadata: dict[str, Any] | None) -> None:
+        meta = dict(metadata or {})
+        self._pending[run_id] = _Pending(time.perf_counter(), datetime.now(timezone.utc).isoformat(),
+                                         messages, meta, str(parent_run_id) if parent_run_id else None)
+
+    def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *,
+                            run_id: UUID, parent_run_id: UUID | None = None,
+                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self._start(run_id, parent_run_id, [_message_dict(m) for m in messages[0]], metadata)
+
+    def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
+                     parent_run_id: UUID | None = None, metadata: dict[str, Any] | None = None,
+                     **kwargs: Any) -> None:
+        self._start(run_id, parent_run_id, [{"role": "prompt", "content": prompts[0]}], metadata)
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        generation = response.generations[0][0] if response.generations and response.generations[0] else None
+        message = getattr(generation, "message", None)
+        output = _output_text(generation, message)
+        usage = (getattr(message, "usage_metadata", None) or {}) if message is not None else {}
+        if not usage and response.llm_output:
+            token_usage = response.llm_output.get("token_usage") or {}
+            usage = {"input_tokens": token_usage.get("prompt_tokens"),
+                     "output_tokens": token_usage.get("completion_tokens")}
+        self._finish(run_id, output=output, prompt_tokens=usage.get("input_tokens"),
+                     completion_tokens=usage.get("output_tokens"), error=None)
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish(run_id, output=None, prompt_tokens=None, completion_tokens=None,
+                     error=f"{type(error).__name__}: {error}")
+
+    def _finish(self, run_id: UUID, *, output: str | None, prompt_tokens: int | None,
+                completion_tokens: int | None, error: str | None) -> None:
+        pending = self._pending.pop(run_id, None)
+        if pending is None:
+            return
+        meta = pending.metadata
+        ref = meta.get("plait_model_ref") or _ls_ref(meta)
+        row = (
+            str(run_id), pending.parent_run_id, pending.started_at,
+            meta.get("plait_node") or meta.get("langgraph_node"), meta.get("plait_prompt"), ref,
+            meta.get("plait_adapter") or (ref.removeprefix("lora:") if ref and ref.startswith("lora:") else None),
+            json.dumps(pending.messages, default=str), output, prompt_tokens, completion_tokens,
+            (time.perf_counter() - pending.started) * 1000, self._cost(ref, prompt_tokens, completion_tokens),
+            error, json.dumps(_plain(meta), default=str),
+        )
+        with self._lock:
+            self._conn.execute(f"INSERT OR REPLACE INTO traces VALUES ({','.join('?' * len(COLUMNS))})", row)
+
+    def _cost(self, ref: str | None, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
+        if ref and ref.startswith(_LOCAL_SCHEMES):
+            return 0.0
+        if ref not in self.prices or prompt_tokens is None or completion_tokens is None:
+            return None
+        per_in, per_out = self.prices[ref]
+        return (prompt_tokens * per_in + completion_tokens * per_out) / 1_000_000
+
+
+def _output_text(generation: Any, message: Any) -> str | None:
+    if generation is None:
+        return None
+    if message is not None and getattr(message, "tool_calls", None):
+        return json.dumps({"content": message.content, "tool_calls": [
+            {"name": c["name"], "args": c["args"]} for c in message.tool_calls]})
+    return generation.text
+
+
+def _ls_ref(meta: Mapping[str, Any]) -> str | None:
+    provider, name = meta.get("ls_provider"), meta.get("ls_model_name")
+    if not name or ":" in name or not provider:  # plait models already report a full reference
+        return name
+    return f"{provider}:{name}"
+
+
+def _plain(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if isinstance(v, (str, int, float, bool)) or v is None}
+
+
+@lru_cache(maxsize=8)
+def tracer_for(path: str | Path, prices: tuple[tuple[str, float, float], ...] = ()) -> SQLiteTracer:
+    """Return the process-wide tracer writing to ``path``."""
+    return SQLiteTracer(path, prices={ref: (i, o) for ref, i, o in prices})
+
+
+class TraceStore:
+    """Read access to a trace database.
+
+    Example:
+        >>> store = TraceStore(".plait/traces.db")  # doctest: +SKIP
+        >>> [row["node"] for row in store.list(limit=5)]  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise PlaitError(f"No trace database at {self.path}. Run a model call first (plait ask \"hi\"), "
+                             "or point [tracing].db in plait.toml at your database.")
+        self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        self._conn.row_factory = sqlite3.Row
+
+    def list(self, *, limit: int = 20, node: str | None = None) -> list[dict[str, Any]]:
+        """Return the newest rows first, optionally only one node's."""
+        where, args = ("WHERE node = ?", [node]) if node else ("", [])
+        rows = self._conn.execute(f"SELECT * FROM traces {where} ORDER BY started_at DESC LIMIT ?",
+                                  [*args, limit])
+        return [_decode(r) for r in rows]
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        """Return one row by run id or a unique prefix of it."""
+        rows = self._conn.execute("SELECT * FROM traces WHERE run_id LIKE ? LIMIT 2", [run_id + "%"]).fetchall()
+        if len(rows) != 1:
+            problem = "matches several traces" if rows else "matches no trace"
+            raise PlaitError(f"Run id {run_id!r} {problem}; copy a full id from `plait traces list`.")
+        return _decode(rows[0])
+
+    def iter(self, *, node: str | None = None, errors: bool = False) -> Iterator[dict[str, Any]]:
+        """Yield rows oldest first; failed calls only when ``errors`` is True."""
+        clauses = [c for c in ("node = ?" if node else "", "" if errors else "error IS NULL") if c]
+        where = "WHERE " + " AND ".join(clauses) if clauses else ""
+        for row in self._conn.execute(f"SELECT * FROM traces {where} ORDER BY started_at", [node] if node else []):
+            yield _decode(row)
+
+
+def _decode(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    out["messages"] = json.loads(out["messages"])
+    out["metadata"] = json.loads(out["metadata"] or "{}")
+    return out

@@ -1,0 +1,1 @@
+"""plait.retrieval: packaged embeddings and Chroma vector stores (ingest, search)."""

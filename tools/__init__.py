@@ -1,0 +1,1 @@
+"""plait.tools: typed, documented tools for agents (calculator, search, SQL, retrieval)."""
