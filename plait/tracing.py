@@ -205,8 +205,13 @@ class TraceStore:
         return [_decode(r) for r in rows]
 
     def get(self, run_id: str) -> dict[str, Any]:
-        """Return one row by run id or a unique prefix of it."""
-        rows = self._conn.execute("SELECT * FROM traces WHERE run_id LIKE ? LIMIT 2", [run_id + "%"]).fetchall()
+        """Return one row by run id, or a unique start or end of it.
+
+        LangChain's run ids are time-ordered (UUIDv7), so calls made together share a start;
+        ``plait traces list`` shows the random end instead.
+        """
+        rows = self._conn.execute("SELECT * FROM traces WHERE run_id LIKE ? OR run_id LIKE ? LIMIT 2",
+                                  [run_id + "%", "%" + run_id]).fetchall()
         if len(rows) != 1:
             problem = "matches several traces" if rows else "matches no trace"
             raise PlaitError(f"Run id {run_id!r} {problem}; copy a full id from `plait traces list`.")

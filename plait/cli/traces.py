@@ -37,13 +37,13 @@ def list_traces(limit: int = typer.Option(20, help="Rows to show."),
     for row in _store().list(limit=limit, node=node):
         tokens = f"{row['prompt_tokens']}+{row['completion_tokens']}" if row["prompt_tokens"] is not None else "-"
         output = f"[red]{row['error']}[/]" if row["error"] else _short(row["output"])
-        table.add_row(row["run_id"][:8], row["started_at"][:19], row["node"] or "-", row["prompt"] or "-",
+        table.add_row(row["run_id"][-12:], row["started_at"][:19], row["node"] or "-", row["prompt"] or "-",
                       row["model_ref"] or "-", tokens, f"{row['latency_ms']:.0f}", output)
     out.print(table)
 
 
 @traces_app.command("show")
-def show(run_id: str = typer.Argument(..., help="Run id or a unique prefix of it.")) -> None:
+def show(run_id: str = typer.Argument(..., help="Run id, or its last characters as listed.")) -> None:
     """Show one traced call in full."""
     row = _store().get(run_id)
     for key in ("run_id", "started_at", "node", "prompt", "model_ref", "adapter", "prompt_tokens",

@@ -72,11 +72,17 @@ def bound_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return bounded
 
 
+# llama-cpp-python's converter lets raw control characters (a newline) into strings, which is
+# invalid JSON; llama.cpp's own converter excludes them, and so do we.
+_LOOSE_CHAR = 'char ::= [^"\\\\]'
+_STRICT_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F]'
+
+
 @lru_cache(maxsize=256)
 def _schema_grammar(schema_json: str) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    return json_schema_to_gbnf(schema_json)
+    return json_schema_to_gbnf(schema_json).replace(_LOOSE_CHAR, _STRICT_CHAR)
 
 
 def _load_json(text: str) -> Any:
