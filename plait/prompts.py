@@ -74,6 +74,8 @@ ASK = prompt("ask", [
     ("human", "{question}"),
 ])
 """Default prompt of ``plait ask``: one worked exchange shows a base model the answer format."""
+ASK_STOP = ["\n\n"]
+"""``plait ask`` wants one short paragraph; a base model tends to start a new topic after a blank line."""
 
 SCHEMA_HINT = "Reply with one JSON object that matches this JSON schema: {schema}"
 """System message local models get with ``with_structured_output`` (the grammar enforces the schema)."""

@@ -16,10 +16,12 @@ err = Console(stderr=True)
 
 def main() -> None:
     """Entry point of the ``plait`` script: PlaitErrors print their fix, not a traceback."""
-    from plait.cli import ask, models, traces  # noqa: F401  (registers the commands)
-
     try:
         app()
     except PlaitError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(1)
+
+
+# Imported last: each module registers its commands on `app`.
+from plait.cli import ask, models, traces  # noqa: E402, F401

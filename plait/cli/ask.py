@@ -10,7 +10,7 @@ from rich.console import Console
 
 from plait.cli import app, err
 from plait.models import resolve_model
-from plait.prompts import ASK, as_node
+from plait.prompts import ASK, ASK_STOP, as_node
 
 out = Console(highlight=False)
 
@@ -26,7 +26,7 @@ def ask(
     if not text.strip():
         raise typer.BadParameter("the question is empty", param_hint="TEXT")
     llm = resolve_model(model, role="answerer", max_tokens=max_tokens)
-    chain = as_node(ASK.template | llm, name="ask", prompt=ASK)
+    chain = as_node(ASK.template | llm.bind(stop=ASK_STOP), name="ask", prompt=ASK)
     started = time.perf_counter()
     final = None
     for chunk in chain.stream({"question": text}):

@@ -32,7 +32,8 @@ def list_traces(limit: int = typer.Option(20, help="Rows to show."),
                 node: str = typer.Option(None, help="Only this node's calls.")) -> None:
     """List the newest traced calls."""
     table = Table()
-    for column in ("run id", "started", "node", "prompt", "model", "tokens", "ms", "output"):
+    table.add_column("run id", no_wrap=True, min_width=12)
+    for column in ("started", "node", "prompt", "model", "tokens", "ms", "output"):
         table.add_column(column, overflow="fold" if column == "output" else "ellipsis")
     for row in _store().list(limit=limit, node=node):
         tokens = f"{row['prompt_tokens']}+{row['completion_tokens']}" if row["prompt_tokens"] is not None else "-"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from plait.models.render import Rendered, render_transcript, render_with_templat
 from plait.models.structured import structured_spec
 from plait.prompts import SCHEMA_HINT
 
+logger = logging.getLogger("plait.llamacpp")
 STRUCTURED_MIN_TOKENS = 1024
 """Token budget for structured output: JSON must be allowed to close."""
 STRUCTURED_REPEAT_PENALTY = 1.15
@@ -40,11 +42,37 @@ class _Loaded:
     eos: str
 
 
+@lru_cache(maxsize=1)
+def _quiet_llama_logs() -> Any:
+    """Send llama.cpp's own log lines to Python logging; only errors reach stderr by default.
+
+    llama-cpp-python prints some notices (e.g. about the SWA cache) even with verbose=False,
+    which garbles CLI output.
+    """
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def forward(level: int, text: bytes, user_data: Any) -> None:
+        # ggml levels: 1 debug, 2 info, 3 warn, 4 error, 5 continuation. Its warnings are notices
+        # for llama.cpp developers (cache layouts), so they go to INFO.
+        message = text.decode("utf-8", "replace").rstrip()
+        if level == 4:
+            logger.error(message)
+        elif level == 3:
+            logger.info(message)
+        else:
+            logger.debug(message)
+
+    llama_cpp.llama_log_set(forward, None)
+    return forward  # cached, so ctypes keeps the callback alive
+
+
 @lru_cache(maxsize=4)
 def _load(path: str, n_ctx: int, n_threads: int, n_batch: int, lora_path: str | None) -> _Loaded:
     # Cached so every node and thread in a process shares one copy of the weights.
     from llama_cpp import Llama
 
+    _quiet_llama_logs()
     try:
         llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch,
                       lora_path=lora_path, verbose=False)

@@ -39,15 +39,18 @@ def _gbnf_literal(value: str) -> str:
 
 
 def choice_grammar(choices: typing.Sequence[str]) -> str:
-    """Return a grammar that admits exactly one of ``choices``.
+    """Return a grammar that admits exactly one of ``choices``, after an optional space.
+
+    The space matters: after ``Assistant:`` the model's natural next token is `` shipping``,
+    and forbidding it pushes the model towards the wrong label.
 
     Example:
         >>> choice_grammar(["yes", "no"])
-        'root ::= "yes" | "no"'
+        'root ::= " "? ("yes" | "no")'
     """
     if not choices:
         raise ValueError("choice_grammar needs at least one choice.")
-    return "root ::= " + " | ".join(_gbnf_literal(str(c)) for c in choices)
+    return 'root ::= " "? (' + " | ".join(_gbnf_literal(str(c)) for c in choices) + ")"
 
 
 def bound_schema(schema: dict[str, Any]) -> dict[str, Any]:

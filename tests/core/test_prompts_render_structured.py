@@ -47,7 +47,7 @@ def test_chat_template_rendering_strips_duplicate_bos():
 
 
 def test_choice_grammar_escapes_quotes():
-    assert choice_grammar(['say "hi"', "no"]) == 'root ::= "say \\"hi\\"" | "no"'
+    assert choice_grammar(['say "hi"', "no"]) == 'root ::= " "? ("say \\"hi\\"" | "no")'
 
 
 class Color(Enum):

@@ -1,0 +1,90 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from plait.cli import app, main
+from plait.prompts import as_node, prompt
+from plait.testing import ScriptedChatModel
+from plait.tracing import SQLiteTracer
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "220")  # Rich sizes tables from COLUMNS when not on a tty
+
+
+def test_models_shows_roles_and_binding_sources(isolated, monkeypatch):
+    (isolated / "plait.toml").write_text('[models]\nclassifier = "gguf:missing.gguf"\n')
+    monkeypatch.setenv("PLAIT_MODEL_JUDGE", "openai:gpt-4o")
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 3}
+    assert "plait.toml" in lines["classifier"] and "missing file" in lines["classifier"]
+    assert "environment" in lines["judge"] and "OPENAI_API_KEY" in lines["judge"]
+    assert "local:gemma-3-270m" in lines["answerer"] and "default" in lines["answerer"]
+
+
+def test_ask_with_a_bad_reference_prints_the_fix_without_traceback(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["plait", "ask", "hi", "--model", "ollama:x"])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert "Unknown model reference" in err and "Traceback" not in err
+
+
+def test_ask_rejects_an_empty_question():
+    result = runner.invoke(app, ["ask", "  "])
+    assert result.exit_code == 2
+    assert "empty" in result.output
+
+
+def make_traces(db):
+    tracer = SQLiteTracer(db)
+    qa = prompt("qa", [("human", "Q: {q}")])
+    llm = ScriptedChatModel(replies=["four", "blue"], callbacks=[tracer])
+    chain = as_node(qa.template | llm, name="qa", prompt=qa)
+    chain.invoke({"q": "2+2"})
+    chain.invoke({"q": "sky colour"})
+    ScriptedChatModel(replies=["x"], callbacks=[tracer]).invoke("not a node")
+
+
+def test_traces_list_show_and_export(settings, tmp_path):
+    make_traces(settings.trace_db)
+    listed = runner.invoke(app, ["traces", "list", "--node", "qa"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("qa@") == 2
+    run_id = listed.output.splitlines()[3].split("│")[1].strip()
+    shown = runner.invoke(app, ["traces", "show", run_id])
+    assert shown.exit_code == 0 and "Q: sky colour" in shown.output and "blue" in shown.output
+
+    out = tmp_path / "chat.jsonl"
+    exported = runner.invoke(app, ["traces", "export", "--node", "qa", "--format", "chat", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows == [{"messages": [{"role": "user", "content": "Q: 2+2"}, {"role": "assistant", "content": "four"}]},
+                    {"messages": [{"role": "user", "content": "Q: sky colour"},
+                                  {"role": "assistant", "content": "blue"}]}]
+    raw = runner.invoke(app, ["traces", "export"])
+    assert len(raw.output.splitlines()) == 3
+
+
+def test_traces_without_a_database_explains(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["plait", "traces", "list"])
+    with pytest.raises(SystemExit):
+        main()
+    assert "No trace database" in capsys.readouterr().err
+
+
+@pytest.mark.real
+def test_ask_answers_on_the_local_model_as_json(settings):
+    result = runner.invoke(app, ["ask", "What is the capital of Italy?", "--json", "--max-tokens", "24"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert "Rome" in data["answer"]
+    assert data["model"] == "local:gemma-3-270m" and data["prompt"].startswith("ask@")
+    assert data["completion_tokens"] > 0
+    assert settings.trace_db.exists()
