@@ -20,7 +20,8 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, Runn
 from pydantic import Field
 
 from plait.errors import ModelFileError, PlaitError
-from plait.models.render import Rendered, render_transcript, render_with_template
+from plait.models.choices import choose
+from plait.models.render import TRANSCRIPT_STOPS, Rendered, render_transcript, render_with_template
 from plait.models.structured import structured_spec
 from plait.prompts import SCHEMA_HINT
 
@@ -189,6 +190,9 @@ class LlamaCppChat(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         rendered = self.render(messages)
+        choices = kwargs.pop("choices", None)
+        if choices:
+            return self._choose(rendered, list(choices))
         params = self._params(rendered, stop, kwargs)
         loaded = self.loaded()
         with loaded.lock:
@@ -200,6 +204,23 @@ class LlamaCppChat(BaseChatModel):
             usage_metadata={"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
                             "total_tokens": usage["total_tokens"]},
             response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": self.model_ref},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _choose(self, rendered: Rendered, choices: list[str]) -> ChatResult:
+        """Answer with exactly one of ``choices``; ``response_metadata['confidence']`` says how sure."""
+        loaded = self.loaded()
+        with loaded.lock:
+            self._check_fits(loaded, rendered.prompt, 16)
+            # A plain transcript ends in "Assistant:", so the answer's natural first token has a space.
+            result = choose(loaded.llama, rendered.prompt, choices,
+                            leading_space=rendered.stop == TRANSCRIPT_STOPS)
+        message = AIMessage(
+            content=result.value,
+            usage_metadata={"input_tokens": result.prompt_tokens, "output_tokens": result.completion_tokens,
+                            "total_tokens": result.prompt_tokens + result.completion_tokens},
+            response_metadata={"finish_reason": "stop", "model_name": self.model_ref,
+                               "confidence": result.confidence},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 

