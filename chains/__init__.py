@@ -1,2 +1,11 @@
-"""plait.chains: ready-made Runnables (classification, chain-of-thought, prompt chaining, batch
-prompting, moderation, RAG). Each takes ``model=`` as a role, a reference or a chat model."""
+"""plait.chains: ready-made Runnables for everyday prompt engineering.
+
+Classification, chain-of-thought, prompt chaining, batch prompting and moderation. Each node
+takes ``model=`` as a role, a reference or a LangChain chat model, and works on the packaged
+local model by default.
+"""
+
+from plait.chains.classify import Classification, classifier
+from plait.chains.labels import LabelSet, label_set, match_label
+
+__all__ = ["Classification", "LabelSet", "classifier", "label_set", "match_label"]

@@ -33,3 +33,7 @@ class OutputParseError(PlaitError):
 
 class ScriptExhaustedError(PlaitError):
     """A scripted test model was called more times than it has replies."""
+
+
+class EmptyInputError(PlaitError):
+    """A node was given empty text where it needs some."""
