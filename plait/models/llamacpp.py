@@ -20,7 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, Runn
 from pydantic import Field
 
 from plait.errors import ModelFileError, PlaitError
-from plait.models.choices import choose
+from plait.models.choices import choose, choose_slots
 from plait.models.render import TRANSCRIPT_STOPS, Rendered, render_transcript, render_with_template
 from plait.models.structured import structured_spec
 from plait.prompts import SCHEMA_HINT
@@ -41,6 +41,9 @@ class _Loaded:
     template: str | None
     bos: str
     eos: str
+
+
+_LOAD_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -148,12 +151,19 @@ class LlamaCppChat(BaseChatModel):
         params.update(ls_provider="llamacpp", ls_model_name=self.model_ref or f"gguf:{self.model_path}")
         return params
 
+    def get_num_tokens(self, text: str) -> int:
+        """Count tokens with the model's own tokenizer (LangChain's default would fetch GPT-2's)."""
+        return len(self.loaded().llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def loaded(self) -> _Loaded:
         """Return the process-wide loaded model, loading it on first use."""
         if not os.path.isfile(self.model_path):
             raise ModelFileError(f"GGUF file {self.model_path} does not exist. Check the path in your "
                                  "gguf: reference, or use local:gemma-3-270m.")
-        return _load(self.model_path, self.n_ctx, self.n_threads, self.n_batch, self.lora_path)
+        # lru_cache does not stop two threads loading at once; two loads (and two log
+        # callbacks, one freed while llama.cpp still calls it) crash the process.
+        with _LOAD_LOCK:
+            return _load(self.model_path, self.n_ctx, self.n_threads, self.n_batch, self.lora_path)
 
     def render(self, messages: Sequence[BaseMessage]) -> Rendered:
         """Render messages into the prompt text this model will see."""
@@ -191,8 +201,9 @@ class LlamaCppChat(BaseChatModel):
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         rendered = self.render(messages)
         choices = kwargs.pop("choices", None)
+        slots = kwargs.pop("slots", None)
         if choices:
-            return self._choose(rendered, list(choices))
+            return self._choose(rendered, list(choices), slots)
         params = self._params(rendered, stop, kwargs)
         loaded = self.loaded()
         with loaded.lock:
@@ -207,20 +218,25 @@ class LlamaCppChat(BaseChatModel):
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _choose(self, rendered: Rendered, choices: list[str]) -> ChatResult:
-        """Answer with exactly one of ``choices``; ``response_metadata['confidence']`` says how sure."""
+    def _choose(self, rendered: Rendered, choices: list[str], slots: int | None) -> ChatResult:
+        """Answer with one of ``choices`` (or ``slots`` numbered lines of them), with confidences."""
         loaded = self.loaded()
+        # A plain transcript ends in "Assistant:", so the answer's natural first token has a space.
+        space = rendered.stop == TRANSCRIPT_STOPS
         with loaded.lock:
-            self._check_fits(loaded, rendered.prompt, 16)
-            # A plain transcript ends in "Assistant:", so the answer's natural first token has a space.
-            result = choose(loaded.llama, rendered.prompt, choices,
-                            leading_space=rendered.stop == TRANSCRIPT_STOPS)
+            self._check_fits(loaded, rendered.prompt, 16 * (slots or 1))
+            if slots:
+                picks = choose_slots(loaded.llama, rendered.prompt, slots, choices, leading_space=space)
+            else:
+                picks = [choose(loaded.llama, rendered.prompt, choices, leading_space=space)]
+        content = "\n".join(f"{i}. {p.value}" for i, p in enumerate(picks, 1)) if slots else picks[0].value
+        n_in, n_out = picks[0].prompt_tokens, sum(p.completion_tokens for p in picks) + 2 * len(picks) - 2
         message = AIMessage(
-            content=result.value,
-            usage_metadata={"input_tokens": result.prompt_tokens, "output_tokens": result.completion_tokens,
-                            "total_tokens": result.prompt_tokens + result.completion_tokens},
+            content=content,
+            usage_metadata={"input_tokens": n_in, "output_tokens": n_out, "total_tokens": n_in + n_out},
             response_metadata={"finish_reason": "stop", "model_name": self.model_ref,
-                               "confidence": result.confidence},
+                               "confidence": [p.confidence for p in picks] if slots else picks[0].confidence,
+                               "evaluated_prompt_tokens": sum(p.evaluated_tokens for p in picks)},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
