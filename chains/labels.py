@@ -77,7 +77,8 @@ def label_set(labels: Sequence[str] | type[Enum] | Mapping[str, Sequence[str]] |
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", text.lower()).strip()
+    text = re.sub(r"\s*/\s*", "/", text.lower())
+    return re.sub(r"[\s_\-]+", " ", text).strip()
 
 
 def match_label(text: str, labels: LabelSet) -> str | None:

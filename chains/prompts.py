@@ -24,3 +24,22 @@ BATCH_CLASSIFY = prompt("batch_classify", [
 """Batch prompting (Cheng et al. 2023): several texts in one prompt, answered in indexed slots."""
 BATCH_SLOT = "{index}. {value}"
 """One indexed slot, in the texts, in the answers and in the examples."""
+
+COT = prompt("cot", [
+    ("system", "Answer the question. Reason step by step in one short paragraph, then give the final "
+               "answer on its own line, starting with 'Answer:'."),
+    ("placeholder", "{examples}"),
+    ("human", "Question: {question}"),
+])
+"""Few-shot chain-of-thought: examples are Question / Reasoning + Answer turns."""
+COT_EXAMPLE_QUESTION = "Question: {question}"
+COT_EXAMPLE_ANSWER = "{reasoning}\nAnswer: {answer}"
+COT_EXAMPLES = (
+    ("A shop sells pens at 3 for $2. How much do 12 pens cost?",
+     "12 pens are 12 / 3 = 4 groups of 3 pens. Each group costs $2, so 4 x 2 = 8.", "8"),
+    ("Tom had 15 apples, gave 4 to Ann and bought 6 more. How many apples does he have?",
+     "He starts with 15. After giving 4 away he has 15 - 4 = 11. Buying 6 more gives 11 + 6 = 17.", "17"),
+    ("A train leaves at 9:40 and the trip takes 50 minutes. At what time does it arrive?",
+     "9:40 plus 20 minutes is 10:00, and 30 more minutes makes 10:30.", "10:30"),
+)
+"""Default worked examples (question, reasoning, answer); pass your own for other tasks."""

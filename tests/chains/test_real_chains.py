@@ -1,0 +1,62 @@
+"""Chains on the real packaged model: valid outputs, confidences, and sensible answers."""
+
+import pytest
+
+from plait.chains import batch_classifier, classifier
+from plait.config import Settings
+from plait.models import resolve_model
+from plait.tracing import TraceStore
+
+pytestmark = pytest.mark.real
+
+LABELS = ["shipping", "refund", "account", "other"]
+POOL = [
+    ("Where is my parcel? It was due on Monday.", "shipping"),
+    ("My delivery is late, when will it ship?", "shipping"),
+    ("The kettle arrived broken, I'd like my money back.", "refund"),
+    ("Please refund my order, I was charged twice.", "refund"),
+    ("I can't log in, the reset link has expired.", "account"),
+    ("How do I update the email on my account?", "account"),
+    ("Do you have gift cards?", "other"),
+    ("Are you open on Sundays?", "other"),
+]
+
+
+@pytest.fixture(scope="module")
+def llm():
+    return resolve_model(settings=Settings(tracing=False))
+
+
+def test_classifier_on_the_local_model_gives_valid_labels_with_confidence(llm):
+    node = classifier(LABELS, model=llm, examples=POOL, k=2)
+    results = [node.invoke(t) for t in ("My parcel still hasn't arrived", "I want a refund for the broken lamp",
+                                        "I forgot my account password")]
+    assert [r.label for r in results] == ["shipping", "refund", "account"]
+    for r in results:
+        assert 0 < r.confidence <= 1
+        assert r.input_tokens > 50 and r.output_tokens >= 1
+
+
+def test_two_level_labels_on_the_local_model(llm):
+    labels = {"orders": ["shipping", "refund"], "profile": ["account"], "misc": ["other"]}
+    pool = [(t, {"shipping": "orders/shipping", "refund": "orders/refund", "account": "profile/account",
+                 "other": "misc/other"}[label]) for t, label in POOL]
+    result = classifier(labels, model=llm, examples=pool, k=2).invoke("Where is my package?")
+    assert (result.primary, result.secondary) == ("orders", "shipping")
+
+
+def test_batch_classifier_on_the_local_model(llm):
+    texts = ["My parcel still hasn't arrived", "I want a refund for the broken lamp",
+             "I forgot my account password", "Do you sell vouchers?"]
+    results = batch_classifier(LABELS, model=llm, examples=POOL, k=4, batch_size=4).invoke(texts)
+    assert [r.text for r in results] == texts
+    assert all(r.label in LABELS for r in results)
+    assert sum(r.label == expected for r, expected in zip(results, ["shipping", "refund", "account", "other"])) >= 3
+
+
+def test_classification_calls_are_traced_as_the_node(settings):
+    node = classifier(LABELS, model=resolve_model(settings=settings), examples=POOL[:4])
+    node.invoke("Where is my order?")
+    [row] = TraceStore(settings.trace_db).list()
+    assert row["node"] == "classify" and row["prompt"].startswith("classify@")
+    assert row["output"] in LABELS
