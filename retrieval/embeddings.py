@@ -43,7 +43,16 @@ def _load_once(path: str, device: str) -> Any:
     if not Path(path).is_dir():
         raise ModelFileError(f"No sentence-transformers model folder at {path}. Pass a local model folder, "
                              "or leave the path unset for the packaged all-MiniLM-L6-v2.")
-    return SentenceTransformer(path, device=device, local_files_only=True)
+    from transformers.utils import logging as hf_logging
+
+    # transformers draws a "Loading weights" bar on every load; it garbles CLI output.
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(path, device=device, local_files_only=True)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _load(path: str, device: str) -> Any:
