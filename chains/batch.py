@@ -117,17 +117,25 @@ class _BatchClassify:
         return results
 
     def __call__(self, values: Sequence[Any], config: RunnableConfig) -> list[Classification]:
-        if isinstance(values, (str, Mapping)):
-            raise TypeError("A batch classifier takes a list of texts; use classifier() for one text.")
-        texts = [input_text(v) for v in values]
-        if not texts:
-            return []
-        b = self._size(len(texts), texts)
-        chunks = [texts[i:i + b] for i in range(0, len(texts), b)]
-        packed = RunnableLambda(self.run_chunk, name="batch_prompt")
-        # Runnable.batch runs chunks concurrently on remote backends; the local model serialises itself.
-        done = packed.batch(chunks, config)
-        return [result for chunk in done for result in chunk]
+        texts = batch_texts(values, input_text)
+        return run_in_chunks(texts, self._size(len(texts), texts) if texts else 1, self.run_chunk, config)
+
+
+def batch_texts(values: Sequence[Any], read: Any) -> list[str]:
+    """Validate a batch node's input: a list whose items ``read`` turns into text."""
+    if isinstance(values, (str, Mapping)):
+        raise TypeError("A batch node takes a list of inputs; use the single-input node for one.")
+    return [read(v) for v in values]
+
+
+def run_in_chunks(texts: list[str], b: int, run_chunk: Any, config: RunnableConfig | None) -> list[Any]:
+    """Split ``texts`` into chunks of ``b``, run ``run_chunk`` on each, return results in input order."""
+    if not texts:
+        return []
+    chunks = [texts[i:i + b] for i in range(0, len(texts), b)]
+    packed = RunnableLambda(run_chunk, name="batch_prompt")
+    # Runnable.batch runs chunks concurrently on remote backends; the local model serialises itself.
+    return [result for chunk in packed.batch(chunks, config) for result in chunk]
 
 
 def batch_classifier(labels: Sequence[str] | type[Enum] | Mapping[str, Sequence[str]] | LabelSet, *,

@@ -52,3 +52,12 @@ MODERATION_JUDGE = prompt("moderation_judge", [
     ("human", "Message: {text}"),
 ])
 """Optional LLM-judge layer of moderation; its answer is constrained to allow / flag / block."""
+
+BATCH_COT = prompt("batch_cot", [
+    ("system", "Answer each numbered question. For each one write its number, your step-by-step reasoning "
+               "on one line, then 'Answer:' and the final answer."),
+    ("placeholder", "{examples}"),
+    ("human", "{questions}"),
+])
+"""Batch prompting for chain-of-thought: one numbered reasoning line per question."""
+BATCH_COT_SLOT = "{reasoning} Answer: {answer}"

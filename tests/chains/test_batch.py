@@ -36,7 +36,7 @@ def test_missing_and_invalid_slots_are_re_asked_alone():
 def test_bad_inputs():
     node = batch_classifier(LABELS, model=ScriptedChatModel(replies=[]))
     assert node.invoke([]) == []
-    with pytest.raises(TypeError, match="list of texts"):
+    with pytest.raises(TypeError, match="list of inputs"):
         node.invoke("just one")
     with pytest.raises(EmptyInputError):
         node.invoke(["fine", ""])

@@ -74,3 +74,23 @@ def test_prompt_chaining_passes_typed_outputs_between_roles():
     assert state["urgency"] == "high"
     assert state["reply"] == "Sorry, it ships tomorrow."
     assert reply_llm.calls[0][0].content == "Policy: Parcels ship within 2 days."
+
+
+def test_batch_cot_splits_slots_and_re_asks_unreadable_ones():
+    from plait.chains import batch_chain_of_thought
+
+    llm = ScriptedChatModel(replies=["1. 2 and 2 make 4. Answer: 4\n2. no idea\n3. 3 times 3. Answer: 9",
+                                     "Five plus one.\nAnswer: 6"])
+    thoughts = batch_chain_of_thought(model=llm, answer_type=int, batch_size=3).invoke(["2+2?", "5+1?", "3*3?"])
+    assert [t.answer for t in thoughts] == [4, 6, 9]
+    assert thoughts[0].reasoning == "2 and 2 make 4."
+    assert [m.content for m in llm.calls[0][-1:]] == ["1. 2+2?\n2. 5+1?\n3. 3*3?"]
+    assert llm.calls[1][-1].content == "Question: 5+1?"  # the lone re-ask uses the single-question prompt
+    assert thoughts[1].output_tokens > thoughts[0].output_tokens
+
+
+def test_batch_cot_rejects_empty_questions():
+    from plait.chains import batch_chain_of_thought
+
+    with pytest.raises(EmptyInputError):
+        batch_chain_of_thought(model=ScriptedChatModel(replies=[])).invoke(["ok", " "])

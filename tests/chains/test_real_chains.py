@@ -60,3 +60,40 @@ def test_classification_calls_are_traced_as_the_node(settings):
     [row] = TraceStore(settings.trace_db).list()
     assert row["node"] == "classify" and row["prompt"].startswith("classify@")
     assert row["output"] in LABELS
+
+
+def test_chain_of_thought_on_the_local_model_always_gives_typed_fields(llm):
+    from plait.chains import chain_of_thought
+
+    solve = chain_of_thought(model=llm, answer_type=int, max_tokens=160)
+    questions = ["Sam has 4 bags with 5 apples each. How many apples?", "What is 9 plus 6?",
+                 "A book costs $7. How much do 3 books cost?"]
+    thoughts = [solve.invoke(q) for q in questions]
+    for thought in thoughts:
+        assert isinstance(thought.answer, int)
+        assert thought.reasoning.strip()
+    assert thoughts[1].answer == 15
+
+
+def test_self_consistency_on_the_local_model(llm):
+    from plait.chains import chain_of_thought
+
+    thought = chain_of_thought(model=llm, answer_type=int, samples=3, max_tokens=120).invoke("What is 9 plus 6?")
+    assert sum(thought.votes.values()) == 3
+    assert str(thought.answer) in thought.votes
+
+
+def test_moderation_judge_on_the_local_model(llm):
+    from plait.chains import moderator
+
+    check = moderator(rules=False, classifier=False, judge=llm)
+    assert check.invoke("Where is my parcel?").decision in {"allow", "flag", "block"}
+
+
+def test_batch_chain_of_thought_on_the_local_model(llm):
+    from plait.chains import batch_chain_of_thought
+
+    questions = ["What is 9 plus 6?", "What is 2 times 4?", "What is 10 minus 3?"]
+    thoughts = batch_chain_of_thought(model=llm, answer_type=int, batch_size=3).invoke(questions)
+    assert [t.question for t in thoughts] == questions
+    assert all(isinstance(t.answer, int) and t.reasoning for t in thoughts)
