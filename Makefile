@@ -27,6 +27,8 @@ test: install
 
 bench: install
 	$(PY) benchmarks/local_llm.py
+	$(PY) benchmarks/batch_prompting.py
+	$(PY) benchmarks/moderation_fp.py
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache

@@ -145,5 +145,8 @@ def classifier(labels: Sequence[str] | type[Enum] | Mapping[str, Sequence[str]] 
     if k is not None and not pool:
         raise ValueError("k chooses examples from a pool: pass examples=[(text, label), ...] too.")
     selector = SimilarExamples(pool, k=k, embeddings=embeddings) if k else None
-    step = _Classify(labelset, resolve_model(model, role="classifier"), prompt, pool, selector, retries)
+    llm = resolve_model(model, role="classifier")
+    if not isinstance(llm, LlamaCppChat) and "logprobs" in type(llm).model_fields:
+        llm = llm.bind(logprobs=True)  # OpenAI-style backends: confidence from token log-probabilities
+    step = _Classify(labelset, llm, prompt, pool, selector, retries)
     return as_node(RunnableLambda(step, name=name), name=name, prompt=prompt)
