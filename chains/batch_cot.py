@@ -44,7 +44,8 @@ def slots_grammar(n: int, answer_type: type) -> str:
     single = _GRAMMARS[answer_type]
     answer_rule = single.split('"\\nAnswer: " ', 1)[1].split("\n", 1)[0]
     lines = ' "\\n" '.join(f'"{i}. " line' for i in range(1, n + 1))
-    return f'root ::= " "? {lines}\nline ::= reasoning " Answer: " {answer_rule}\nreasoning ::= [^\\n]{{1,400}}'
+    # Short reasoning lines keep b slots inside the token budget (a long one would crowd out the rest).
+    return f'root ::= " "? {lines}\nline ::= reasoning " Answer: " {answer_rule}\nreasoning ::= [^\\n]{{1,240}}'
 
 
 def _question(value: Any) -> str:
@@ -77,6 +78,8 @@ class _BatchCoT:
         for i, question in enumerate(questions):
             try:
                 reasoning, answer = extract_answer(slots.get(i, ""), single.answer_type)
+                if not reasoning:
+                    raise OutputParseError("slot has an answer but no reasoning", output=slots.get(i, ""))
                 results.append(Thought(question=question, reasoning=reasoning, answer=answer,
                                        input_tokens=round(share_in), output_tokens=round(share_out)))
             except OutputParseError:  # missing or unreadable slot: ask this question alone
