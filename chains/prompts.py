@@ -61,3 +61,17 @@ BATCH_COT = prompt("batch_cot", [
 ])
 """Batch prompting for chain-of-thought: one numbered reasoning line per question."""
 BATCH_COT_SLOT = "{reasoning} Answer: {answer}"
+
+RAG = prompt("rag", [
+    ("system", "You answer customers' questions using only the numbered passages. Cite the passages you "
+               "use like [1]. If the passages do not contain the answer, say that you don't know."),
+    ("human", "Passages:\n[1] Delivery costs — Standard delivery: Standard delivery costs £3.95 and takes 3-5 "
+              "working days.\n[2] Gift cards — Using a gift card: Enter the gift card code at checkout.\n\n"
+              "Question: how much do you charge for delivery?"),
+    ("ai", "Standard delivery costs £3.95 and takes 3-5 working days [1]."),
+    ("human", "Passages:\n{context}\n\nQuestion: {question}"),
+])
+"""Retrieval-augmented answer with numbered citations; one worked exchange shows the citing style."""
+RAG_PASSAGE = "[{n}] {heading}: {text}"
+DONT_KNOW = "I don't know: I could not find this in the help centre. A colleague can help you further."
+"""Said, without calling the model, when no passage passes the relevance threshold."""

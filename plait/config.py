@@ -17,6 +17,10 @@ Example ``plait.toml``::
     [local]                  # options for llama.cpp models
     n_ctx = 4096
 
+    [retrieval]              # vector store and embeddings
+    collection = "helpcentre"
+    chroma_url = "http://127.0.0.1:8000"   # Chroma server; default: embedded at .plait/chroma
+
     [prices]                 # USD per million tokens, for trace costs and estimates
     "openai:gpt-4o-mini" = { input = 0.15, output = 0.60 }
 """
@@ -35,7 +39,8 @@ from plait.errors import ConfigError
 
 DEFAULT_MODEL = "local:gemma-3-270m"
 CONFIG_FILE = "plait.toml"
-_SECTIONS = {"models", "tracing", "local", "prices"}
+_SECTIONS = {"models", "tracing", "local", "prices", "retrieval"}
+_RETRIEVAL_OPTIONS = {"collection", "chroma_path", "chroma_url", "embeddings"}
 _LOCAL_OPTIONS = {"n_ctx": int, "n_threads": int, "n_batch": int}
 
 
@@ -53,6 +58,8 @@ class Settings:
     """SQLite file the tracer writes to."""
     local: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     """Extra llama.cpp options (``n_ctx``, ``n_threads``, ``n_batch``)."""
+    retrieval: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """``[retrieval]``: ``collection``, ``chroma_path``, ``chroma_url`` (client/server) and ``embeddings``."""
     prices: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType({}))
     """Model reference -> (input, output) USD per million tokens, from ``[prices]``."""
     source: Path | None = None
@@ -97,6 +104,7 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
         trace_db=_path(trace_db, base) if trace_db else home / "traces.db",
         local=MappingProxyType(_local_options(_section(data, "local", file), file)),
         prices=MappingProxyType(_prices(_section(data, "prices", file), file)),
+        retrieval=MappingProxyType(_retrieval(_section(data, "retrieval", file), env, base, file)),
         source=file if data else None,
     )
 
@@ -151,6 +159,21 @@ def _local_options(section: Mapping[str, Any], file: Path) -> dict[str, int]:
         if not isinstance(value, int) or value <= 0:
             raise ConfigError(f"{file}: [local].{key} must be a positive integer, got {value!r}.")
         options[key] = value
+    return options
+
+
+def _retrieval(section: Mapping[str, Any], env: Mapping[str, str], base: Path, file: Path) -> dict[str, str]:
+    unknown = set(section) - _RETRIEVAL_OPTIONS
+    if unknown:
+        raise ConfigError(f"{file}: unknown option(s) [retrieval].{sorted(unknown)}; valid options are "
+                          f"{sorted(_RETRIEVAL_OPTIONS)}.")
+    options = {k: env[f"PLAIT_{k.upper()}"] for k in _RETRIEVAL_OPTIONS if env.get(f"PLAIT_{k.upper()}")}
+    for key, value in section.items():
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{file}: [retrieval].{key} must be a non-empty string.")
+        options[key] = value
+    if "chroma_path" in options:
+        options["chroma_path"] = str(_path(options["chroma_path"], base))
     return options
 
 

@@ -1,1 +1,16 @@
-"""plait.retrieval: packaged embeddings and Chroma vector stores (ingest, search)."""
+"""plait.retrieval: packaged embeddings, Chroma vector stores, ingestion and search.
+
+Example:
+    >>> from plait.retrieval import ingest, search, vector_store
+    >>> store = vector_store("helpcentre")
+    >>> ingest(["examples/helpcentre"], store=store).summary()  # doctest: +SKIP
+    >>> search("refund time", store=store, k=3, threshold=0.3)  # doctest: +SKIP
+"""
+
+from plait.retrieval.embeddings import SentenceTransformerEmbeddings, embeddings_for, local_embeddings
+from plait.retrieval.ingest import IngestReport, ingest
+from plait.retrieval.search import Hit, search
+from plait.retrieval.store import chroma_client, vector_store
+
+__all__ = ["Hit", "IngestReport", "SentenceTransformerEmbeddings", "chroma_client", "embeddings_for", "ingest",
+           "local_embeddings", "search", "vector_store"]

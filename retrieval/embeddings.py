@@ -93,3 +93,26 @@ class SentenceTransformerEmbeddings(Embeddings):
 def local_embeddings(path: str | None = None) -> SentenceTransformerEmbeddings:
     """Return the process-wide embeddings for ``path`` (default: packaged all-MiniLM-L6-v2)."""
     return SentenceTransformerEmbeddings(path)
+
+
+def embeddings_for(spec: str | None) -> Embeddings:
+    """Embeddings named by config: None/``local`` (packaged MiniLM), a local model folder, or ``openai:MODEL``.
+
+    Example:
+        >>> embeddings_for(None).path.endswith("model")
+        True
+    """
+    if not spec or spec == "local":
+        return local_embeddings()
+    if spec.startswith("openai:"):
+        import os
+
+        from plait.errors import MissingAPIKeyError
+
+        if not os.environ.get("OPENAI_API_KEY"):
+            raise MissingAPIKeyError(f"Embeddings {spec} need OPENAI_API_KEY; set it, or use the packaged "
+                                     "local model (remove [retrieval].embeddings).")
+        from langchain_openai import OpenAIEmbeddings
+
+        return OpenAIEmbeddings(model=spec.removeprefix("openai:"))
+    return local_embeddings(str(Path(spec).expanduser().resolve()))
