@@ -29,6 +29,7 @@ bench: install
 	$(PY) benchmarks/local_llm.py
 	$(PY) benchmarks/batch_prompting.py
 	$(PY) benchmarks/moderation_fp.py
+	$(PY) benchmarks/retrieval_eval.py
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache

@@ -21,10 +21,15 @@ def ask(
     model: str = typer.Option(None, "--model", "-m", help="Role or model reference; default: the 'answerer' role."),
     max_tokens: int = typer.Option(128, help="Most tokens to generate."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of streaming text."),
+    use_rag: bool = typer.Option(False, "--rag", help="Answer from the vector store, with sources."),
+    collection: str = typer.Option(None, help="Collection for --rag."),
 ) -> None:
     """Answer TEXT with a model (the packaged local model unless configured otherwise)."""
     if not text.strip():
         raise typer.BadParameter("the question is empty", param_hint="TEXT")
+    if use_rag:
+        _ask_rag(text, model, collection, max_tokens, as_json)
+        return
     llm = resolve_model(model, role="answerer", max_tokens=max_tokens)
     chain = as_node(ASK.template | llm.bind(stop=ASK_STOP), name="ask", prompt=ASK)
     started = time.perf_counter()
@@ -45,3 +50,23 @@ def ask(
     out.print()
     err.print(f"[dim]{ref} · {usage.get('input_tokens')} prompt + {usage.get('output_tokens')} completion "
               f"tokens · {seconds:.2f}s[/]")
+
+
+def _ask_rag(text: str, model: str | None, collection: str | None, max_tokens: int, as_json: bool) -> None:
+    from pathlib import Path
+
+    from plait.chains import rag
+
+    started = time.perf_counter()
+    result = rag(collection, model=model, max_tokens=max_tokens).invoke(text)
+    if as_json:
+        print(json.dumps({**result.model_dump(exclude={"sources"}),
+                          "sources": [s.model_dump(exclude={"text"}) for s in result.sources],
+                          "seconds": round(time.perf_counter() - started, 3)}))
+        return
+    out.print(result.answer)
+    for source in result.sources:
+        mark = "*" if source.cited else " "
+        out.print(f"[dim]{mark}[{source.n}] {Path(source.source).name} · {source.title} · {source.score:.2f}[/]")
+    err.print(f"[dim]{result.input_tokens} prompt + {result.output_tokens} completion tokens · "
+              f"{time.perf_counter() - started:.2f}s[/]")

@@ -1,0 +1,56 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from plait.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture
+def docs(isolated):
+    folder = isolated / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text("# Refunds\n\n## Timing\nRefunds reach your card within 5-7 working days.\n")
+    (folder / "delivery.md").write_text("# Delivery\n\n## Costs\nStandard delivery costs £3.95.\n")
+    (folder / "bad.jsonl").write_text("{oops\n")
+    return folder
+
+
+def test_ingest_reports_then_skips_unchanged(docs):
+    first = runner.invoke(app, ["ingest", str(docs), "--collection", "cli-kb"])
+    assert first.exit_code == 0, first.output
+    assert "2 new" in first.output and "1 skipped" in first.output and "line 1 is not valid JSON" in first.output
+    second = runner.invoke(app, ["ingest", str(docs), "--collection", "cli-kb"])
+    assert "0 chunks added" in second.output and "2 unchanged" in second.output
+
+
+def test_prune_flag(docs):
+    runner.invoke(app, ["ingest", str(docs), "--collection", "cli-kb"])
+    (docs / "delivery.md").unlink()
+    result = runner.invoke(app, ["ingest", str(docs), "--collection", "cli-kb", "--prune"])
+    assert "1 pruned" in result.output
+
+
+def test_search_shows_scores_and_sources(docs):
+    runner.invoke(app, ["ingest", str(docs), "--collection", "cli-kb"])
+    result = runner.invoke(app, ["search", "how much is delivery", "-k", "1", "--collection", "cli-kb"])
+    assert result.exit_code == 0, result.output
+    assert "delivery.md" in result.output and "3.95" in result.output
+    none = runner.invoke(app, ["search", "zebra migration", "--collection", "cli-kb", "--threshold", "0.9"])
+    assert "no matching chunks above 0.9" in none.output
+
+
+@pytest.mark.real
+def test_ask_rag_answers_with_sources(docs):
+    runner.invoke(app, ["ingest", str(docs), "--collection", "cli-kb"])
+    result = runner.invoke(app, ["ask", "--rag", "How long do refunds take?", "--collection", "cli-kb", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert data["knew"] and data["answer"] and data["sources"][0]["title"] == "Refunds"
