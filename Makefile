@@ -30,6 +30,7 @@ bench: install
 	$(PY) benchmarks/batch_prompting.py
 	$(PY) benchmarks/moderation_fp.py
 	$(PY) benchmarks/retrieval_eval.py
+	$(PY) benchmarks/react_protocol.py
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache

@@ -1,1 +1,12 @@
-"""plait.agents: LangGraph graphs built from plait nodes (ReAct, the support assistant)."""
+"""plait.agents: LangGraph graphs built from plait nodes.
+
+Example:
+    >>> from plait.agents import react_agent
+    >>> from plait.tools import calculator
+    >>> agent = react_agent([calculator])   # local model: JSON protocol with constrained decoding
+"""
+
+from plait.agents.protocol import parse_reply, protocol_schema
+from plait.agents.react import AgentState, react_agent, sqlite_checkpointer
+
+__all__ = ["AgentState", "parse_reply", "protocol_schema", "react_agent", "sqlite_checkpointer"]

@@ -1,0 +1,140 @@
+"""ReAct as a LangGraph graph, on any model.
+
+Models with native tool calling use it. Others (the local llama.cpp model) follow a JSON
+protocol (:mod:`plait.agents.protocol`): constrained on llama.cpp so every reply is a valid
+tool call or answer, parsed tolerantly with a bounded re-ask elsewhere. Tool errors come back
+as observations, a step limit ends with a polite message, sensitive tools pause for a person's
+approval (LangGraph ``interrupt``), and a checkpointer makes a conversation resumable.
+
+Example:
+    >>> from plait.agents import react_agent, sqlite_checkpointer
+    >>> from plait.tools import calculator
+    >>> agent = react_agent([calculator], checkpointer=sqlite_checkpointer(".plait/threads.db"))
+    >>> config = {"configurable": {"thread_id": "t1"}}
+    >>> agent.invoke({"messages": [("human", "What is 17 * 23?")]}, config)["messages"][-1].content  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.types import interrupt
+
+from plait.agents.prompts import NOT_APPROVED, PARSE_GIVE_UP, REACT, REACT_RETRY, STEP_LIMIT
+from plait.agents.protocol import describe_tools, parse_reply, protocol_schema, to_protocol
+from plait.errors import OutputParseError
+from plait.models import LlamaCppChat, resolve_model
+from plait.models.structured import _schema_grammar
+from plait.prompts import Prompt
+
+Protocol = Literal["auto", "native", "json"]
+
+
+class AgentState(MessagesState):
+    """Messages plus the number of model steps taken in this turn."""
+
+    steps: int
+
+
+def sqlite_checkpointer(path: str | Path) -> Any:
+    """A LangGraph SQLite checkpointer: conversations survive the process (resume by ``thread_id``)."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteSaver(sqlite3.connect(str(path), check_same_thread=False))
+
+
+def _native(llm: BaseChatModel, protocol: Protocol) -> bool:
+    if protocol != "auto":
+        return protocol == "native"
+    return not isinstance(llm, LlamaCppChat) and type(llm).bind_tools is not BaseChatModel.bind_tools
+
+
+class _Agent:
+    """The model step: one tool call or one answer per call."""
+
+    def __init__(self, llm: BaseChatModel, tools: Sequence[BaseTool], prompt: Prompt, native: bool,
+                 max_steps: int, retries: int) -> None:
+        self.tools, self.max_steps, self.retries, self.native = list(tools), max_steps, retries, native
+        self.names = [t.name for t in tools]
+        self.system = prompt.template.invoke({"tools": describe_tools(tools)}).to_messages()
+        self.llm: Any = llm.bind_tools(self.tools) if native else llm
+        if isinstance(llm, LlamaCppChat) and not native:
+            # Only a valid tool call or a final answer can be generated: parse failures are impossible.
+            self.llm = llm.bind(grammar=_schema_grammar(json.dumps(protocol_schema(self.tools))),
+                                max_tokens=max(llm.max_tokens, 512), repeat_penalty=1.1)
+
+    def __call__(self, state: AgentState) -> dict[str, Any]:
+        steps = state.get("steps", 0)
+        if steps >= self.max_steps:
+            return {"messages": [AIMessage(STEP_LIMIT.format(steps=self.max_steps))], "steps": 0}
+        messages = list(state["messages"]) if self.native else [*self.system, *to_protocol(state["messages"])]
+        reply = self._reply(messages)
+        return {"messages": [reply], "steps": 0 if not reply.tool_calls else steps + 1}
+
+    def _reply(self, messages: list[BaseMessage]) -> AIMessage:
+        if self.native:
+            return self.llm.invoke(messages)
+        for _attempt in range(self.retries + 1):
+            raw = self.llm.invoke(messages)
+            try:
+                return parse_reply(str(raw.content), self.names)
+            except OutputParseError as exc:
+                messages = [*messages, raw, HumanMessage(REACT_RETRY.format(error=exc))]
+        return AIMessage(PARSE_GIVE_UP, additional_kwargs={"plait_parse_error": str(raw.content)[:500]})
+
+
+def _approve_node(sensitive: set[str]):
+    def approve(state: AgentState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        pending = [c for c in last.tool_calls if c["name"] in sensitive]
+        decision = interrupt({"question": "Approve these tool calls?",
+                              "tool_calls": [{"name": c["name"], "args": c["args"]} for c in pending]})
+        if str(decision).strip().lower() in {"approve", "approved", "yes", "y", "true"}:
+            return {}
+        return {"messages": [ToolMessage(NOT_APPROVED.format(tool=c["name"]), tool_call_id=c["id"], name=c["name"])
+                             for c in last.tool_calls]}
+    return approve
+
+
+def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None = None, prompt: Prompt = REACT,
+                protocol: Protocol = "auto", max_steps: int = 6, retries: int = 2, sensitive: Sequence[str] = (),
+                checkpointer: Any = None, name: str = "react") -> Any:
+    """Build a compiled ReAct graph over ``tools``.
+
+    ``protocol`` picks native tool calling or the JSON protocol (``auto``: native where the
+    model has it). Tools named in ``sensitive`` (or whose metadata says ``sensitive``) wait for
+    approval: the graph interrupts, and ``Command(resume="approve")`` (or anything else, to
+    refuse) continues it. ``max_steps`` bounds tool calls per turn.
+    """
+    llm = resolve_model(model, role="agent")
+    agent = _Agent(llm, tools, prompt, _native(llm, protocol), max_steps, retries)
+    needs_approval = set(sensitive) | {t.name for t in tools if (t.metadata or {}).get("sensitive")}
+
+    def route(state: AgentState) -> str:
+        calls = state["messages"][-1].tool_calls if isinstance(state["messages"][-1], AIMessage) else []
+        if not calls:
+            return END
+        return "approve" if any(c["name"] in needs_approval for c in calls) else "tools"
+
+    def after_approval(state: AgentState) -> str:
+        return "agent" if isinstance(state["messages"][-1], ToolMessage) else "tools"
+
+    graph = StateGraph(AgentState)
+    graph.add_node("agent", agent)
+    graph.add_node("tools", ToolNode(list(tools), handle_tool_errors=True))
+    graph.add_node("approve", _approve_node(needs_approval))
+    graph.add_edge(START, "agent")
+    graph.add_conditional_edges("agent", route, ["tools", "approve", END])
+    graph.add_conditional_edges("approve", after_approval, ["tools", "agent"])
+    graph.add_edge("tools", "agent")
+    return graph.compile(checkpointer=checkpointer, name=name)
