@@ -24,3 +24,60 @@ REACT_RETRY = ("Your reply was not valid: {error}. Reply with one JSON object, e
 STEP_LIMIT = "I'm sorry, I couldn't finish this within {steps} steps. Please rephrase or ask a colleague."
 PARSE_GIVE_UP = "I'm sorry, something went wrong on my side. Please try again."
 NOT_APPROVED = "The user did not approve running {tool}; do not run it. Tell the user what you would have done."
+
+SUPPORT_LABELS = {
+    "help_centre": ["shipping", "returns", "payments", "account", "products", "warranty"],
+    "orders": ["order_status", "cancel_order"],
+    "chit_chat": ["greeting", "thanks"],
+    "handoff": ["complaint", "human_request"],
+}
+"""Two-level routing of the support assistant: primary route -> secondary topic."""
+SUPPORT_EXAMPLES = [
+    ("How much does delivery cost?", "help_centre/shipping"),
+    ("Do you ship to Ireland?", "help_centre/shipping"),
+    ("How do I send something back?", "help_centre/returns"),
+    ("When will I get my refund?", "help_centre/returns"),
+    ("Which payment methods do you accept?", "help_centre/payments"),
+    ("My card payment keeps failing", "help_centre/payments"),
+    ("How do I reset my password?", "help_centre/account"),
+    ("Can I delete my account?", "help_centre/account"),
+    ("How do I wash the linen towels?", "help_centre/products"),
+    ("Will the sage throw be back in stock?", "help_centre/products"),
+    ("How long is the warranty on the kettle?", "help_centre/warranty"),
+    ("My toaster broke after 8 months, is it covered?", "help_centre/warranty"),
+    ("Where is my order A1002?", "orders/order_status"),
+    ("Has order A1005 shipped yet?", "orders/order_status"),
+    ("What's the tracking number for A1001?", "orders/order_status"),
+    ("Please cancel order A1007", "orders/cancel_order"),
+    ("I want to cancel my order A1003", "orders/cancel_order"),
+    ("Hi there!", "chit_chat/greeting"),
+    ("Good morning", "chit_chat/greeting"),
+    ("Thanks, that helped!", "chit_chat/thanks"),
+    ("Cheers, bye", "chit_chat/thanks"),
+    ("This is the worst service I have ever had, I want to complain", "handoff/complaint"),
+    ("I've been waiting weeks and nobody answers my emails", "handoff/complaint"),
+    ("Can I talk to a real person?", "handoff/human_request"),
+    ("Please put me through to an agent", "handoff/human_request"),
+]
+"""Labelled routing examples (made up); the classifier picks the most similar per message."""
+
+SUPPORT_CHAT = prompt("support_chat", [
+    ("system", "You are the friendly customer-service assistant of Larkspur & Co., an online shop. Reply in "
+               "one or two short sentences and offer help with orders, delivery, returns or payments."),
+    ("human", "Hello!"),
+    ("ai", "Hello! How can I help you today, with an order, delivery, a return or a payment?"),
+    ("human", "{message}"),
+])
+SUPPORT_HANDOFF = prompt("support_handoff", [
+    ("system", "Summarise the customer's message for a colleague in one sentence: who needs what, and why."),
+    ("human", "Customer message: My blender arrived broken and I've emailed twice with no answer.\nSummary:"),
+    ("ai", "Customer reports a blender that arrived broken and has had no reply to two emails."),
+    ("human", "Customer message: {message}\nSummary:"),
+])
+HANDOFF_REPLY = "I've passed your message to a colleague, who will get back to you within one working day."
+BLOCKED_REPLY = "I'm sorry, I can't help with that. If you need help with an order, just ask."
+ORDER_REPLY = ("Order {id} (placed {placed}) is {status}.{tracking} Items: {items}.")
+ORDER_TRACKING = " It is with {carrier}, tracking number {tracking}."
+ORDER_NEEDS_ID = "Could you give me your order number? It looks like A1001 and is in your confirmation email."
+CANCEL_REPLY = "To cancel order {id}, a colleague needs to confirm it; I've passed your request on."
+FALLBACK_REPLY = "I'm not sure about that one, so I've passed your question to a colleague who will reply soon."

@@ -84,7 +84,7 @@ class _Rag:
         if not hits:
             return RagAnswer(question=question, answer=DONT_KNOW, sources=[], knew=False)
         messages = self.prompt.template.invoke({"context": context_text(hits), "question": question}).to_messages()
-        reply = self.llm.invoke(messages, config, max_tokens=self.max_tokens, stop=["\n\n"])
+        reply = self.llm.invoke(messages, config, max_tokens=self.max_tokens, stop=["\n\n", "\n["])
         text = str(reply.content).strip()
         cited = citations(text, len(hits))
         usage = reply.usage_metadata or {}

@@ -230,3 +230,29 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
     out["messages"] = json.loads(out["messages"])
     out["metadata"] = json.loads(out["metadata"] or "{}")
     return out
+
+
+class TokenCounter(BaseCallbackHandler):
+    """Callback that adds up tokens per graph node (LangGraph's node, else the plait node).
+
+    Example:
+        >>> counter = TokenCounter()
+        >>> graph.invoke(state, config={"callbacks": [counter]})  # doctest: +SKIP
+        >>> counter.by_node  # doctest: +SKIP
+        {'classify': 412, 'help_centre': 655}
+    """
+
+    def __init__(self) -> None:
+        self.by_node: dict[str, int] = {}
+        self._nodes: dict[UUID, str] = {}
+
+    def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID,
+                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        meta = metadata or {}
+        self._nodes[run_id] = meta.get("langgraph_node") or meta.get("plait_node") or "-"
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        node = self._nodes.pop(run_id, "-")
+        message = getattr(response.generations[0][0], "message", None) if response.generations else None
+        usage = getattr(message, "usage_metadata", None) or {}
+        self.by_node[node] = self.by_node.get(node, 0) + (usage.get("total_tokens") or 0)

@@ -22,6 +22,7 @@ def ask(
     max_tokens: int = typer.Option(128, help="Most tokens to generate."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of streaming text."),
     use_rag: bool = typer.Option(False, "--rag", help="Answer from the vector store, with sources."),
+    agent: str = typer.Option(None, "--agent", help="Ask an agent instead (support)."),
     collection: str = typer.Option(None, help="Collection for --rag."),
 ) -> None:
     """Answer TEXT with a model (the packaged local model unless configured otherwise)."""
@@ -29,6 +30,14 @@ def ask(
         raise typer.BadParameter("the question is empty", param_hint="TEXT")
     if use_rag:
         _ask_rag(text, model, collection, max_tokens, as_json)
+        return
+    if agent:
+        from plait.cli.chat import build_agent, run_turn
+
+        final = run_turn(build_agent(agent), text, None)
+        if as_json:
+            print(json.dumps({k: v for k, v in final.items() if k in ("route", "topic", "answer", "sources",
+                                                                   "tool_calls", "summary", "checks")}))
         return
     llm = resolve_model(model, role="answerer", max_tokens=max_tokens)
     chain = as_node(ASK.template | llm.bind(stop=ASK_STOP), name="ask", prompt=ASK)

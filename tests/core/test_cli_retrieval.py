@@ -54,3 +54,19 @@ def test_ask_rag_answers_with_sources(docs):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip().splitlines()[-1])
     assert data["knew"] and data["answer"] and data["sources"][0]["title"] == "Refunds"
+
+
+@pytest.mark.real
+def test_ask_agent_support_and_chat(isolated, monkeypatch):
+    from plait.retrieval import ingest, vector_store
+    from pathlib import Path
+
+    ingest([Path(__file__).resolve().parents[2] / "examples" / "helpcentre"], store=vector_store("helpcentre"))
+    result = runner.invoke(app, ["ask", "--agent", "support", "Where is my order A1002?", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.strip().splitlines()[-1])
+    assert data["tool_calls"][0]["tool"] == "lookup_order" and "A1002" in data["answer"]
+    chat = runner.invoke(app, ["chat", "--thread", "t-cli"], input="Hello!\n\n")
+    assert chat.exit_code == 0, chat.output
+    assert "assistant:" in chat.output
+    assert (isolated / ".plait" / "threads.db").exists()
