@@ -31,6 +31,7 @@ bench: install
 	$(PY) benchmarks/moderation_fp.py
 	$(PY) benchmarks/retrieval_eval.py
 	$(PY) benchmarks/react_protocol.py
+	$(PY) benchmarks/graph_overhead.py
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache
