@@ -91,6 +91,7 @@ class _Pending:
 _LIVE: weakref.WeakSet[SQLiteTracer] = weakref.WeakSet()
 
 
+@atexit.register
 def flush_tracers(path: str | Path | None = None) -> None:
     """Write out every queued trace row (for ``path`` only, when given)."""
     target = Path(path).resolve() if path is not None else None
@@ -120,7 +121,6 @@ class SQLiteTracer(BaseCallbackHandler):
         self._writer = threading.Thread(target=self._write_loop, name="plait-tracer", daemon=True)
         self._writer.start()
         _LIVE.add(self)
-        atexit.register(self.flush)
 
     def _write_loop(self) -> None:
         insert = f"INSERT OR REPLACE INTO traces VALUES ({','.join('?' * len(COLUMNS))})"
@@ -132,11 +132,16 @@ class SQLiteTracer(BaseCallbackHandler):
                 except queue.Empty:
                     break
             try:
-                built = [self._row(*item) for item in rows]
+                built = []
+                for item in rows:  # one bad row must not cost the others
+                    try:
+                        built.append(self._row(*item))
+                    except Exception as exc:  # noqa: BLE001 - tracing must never break the application
+                        logger.warning("plait skipped a trace row it could not build: %s", exc)
                 with self._conn:
                     self._conn.execute("BEGIN")
                     self._conn.executemany(insert, built)
-            except (sqlite3.Error, TypeError, ValueError) as exc:  # tracing must never break the application
+            except Exception as exc:  # noqa: BLE001 - the writer must survive whatever happens
                 logger.warning("plait could not write %d trace rows to %s: %s", len(rows), self.path, exc)
             finally:
                 for _ in rows:
@@ -144,6 +149,10 @@ class SQLiteTracer(BaseCallbackHandler):
 
     def flush(self) -> None:
         """Block until every queued row is in the database."""
+        if not self._writer.is_alive():  # e.g. in a forked child: write in this thread instead
+            self._writer = threading.Thread(target=self._write_loop, name="plait-tracer", daemon=True)
+            self._conn = _connect(self.path)
+            self._writer.start()
         self._rows.join()
 
     def _start(self, run_id: UUID, parent_run_id: UUID | None, messages: list[dict[str, Any]],
@@ -247,7 +256,7 @@ class TraceStore:
         if not self.path.exists():
             raise PlaitError(f"No trace database at {self.path}. Run a model call first (plait ask \"hi\"), "
                              "or point [tracing].db in plait.toml at your database.")
-        self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        self._conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True)
         self._conn.row_factory = sqlite3.Row
 
     def list(self, *, limit: int = 20, node: str | None = None) -> list[dict[str, Any]]:

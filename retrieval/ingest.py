@@ -24,6 +24,9 @@ from plait.retrieval.errors import IngestError
 from plait.retrieval.loaders import SUPPORTED, load_sections
 from plait.retrieval.splitter import CHUNK_TOKENS, OVERLAP_TOKENS, split_text
 
+SPLITTER_VERSION = 1
+"""Bump when loading or splitting changes, so existing collections are re-chunked."""
+
 
 @dataclass
 class IngestReport:
@@ -96,9 +99,11 @@ def _ingest_file(store: Any, path: Path, report: IngestReport, count: Callable[[
                  chunk_tokens: int, overlap_tokens: int) -> None:
     source = str(path.resolve())
     try:
-        file_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+        content = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise IngestError(f"cannot be read ({exc.strerror})") from exc
+    # The fingerprint covers the splitting settings too: re-chunking with other settings is a change.
+    file_hash = f"{content}:{chunk_tokens}:{overlap_tokens}:{SPLITTER_VERSION}"
     existing = store.get(where={"source": source}, include=["metadatas"])
     old_ids = set(existing["ids"])
     if old_ids and all(m.get("file_hash") == file_hash for m in existing["metadatas"]):
@@ -121,12 +126,13 @@ def _ingest_file(store: Any, path: Path, report: IngestReport, count: Callable[[
 
 
 def _prune(store: Any, roots: Sequence[Path], report: IngestReport) -> None:
-    prefixes = [str(root.resolve()) for root in roots]
+    # A root that is missing right now (unmounted, mistyped) must not wipe everything under it.
+    resolved = [root.resolve() for root in roots if root.exists()]
     everything = store.get(include=["metadatas"])
     gone: dict[str, list[str]] = {}
     for cid, meta in zip(everything["ids"], everything["metadatas"]):
         source = (meta or {}).get("source", "")
-        inside = any(source == p or source.startswith(p.rstrip("/") + "/") for p in prefixes)
+        inside = any(Path(source) == root or Path(source).is_relative_to(root) for root in resolved)
         if inside and not Path(source).exists():
             gone.setdefault(source, []).append(cid)
     for ids in gone.values():

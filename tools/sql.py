@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
 ROW_LIMIT = 50
+MAX_VALUE_BYTES = 100_000
+"""Largest string or blob a query may build (stops group_concat/randomblob blow-ups)."""
+TIME_LIMIT_S = 5.0
+"""Longest a query may run (stops runaway joins)."""
 _ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION}
 
 
@@ -31,8 +36,10 @@ def connect_read_only(path: str | Path) -> sqlite3.Connection:
     """Open ``path`` read-only with the reading-only authorizer."""
     if not Path(path).is_file():
         raise ToolException(f"no database at {path}")
-    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+    uri = Path(path).resolve().as_uri() + "?mode=ro"  # as_uri escapes '?', '#' and '%' in the path
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
     conn.set_authorizer(_authorizer)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     return conn
 
 
@@ -52,7 +59,9 @@ def _outside_strings(text: str) -> str:
 def run_select(path: str | Path, query: str, params: Sequence[Any] = (), *, row_limit: int = ROW_LIMIT) -> dict[str, Any]:
     """Run one SELECT; return ``{"columns", "rows", "truncated"}``."""
     text = _check_select(query)
+    deadline = time.monotonic() + TIME_LIMIT_S
     with connect_read_only(path) as conn:
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)  # non-zero aborts the query
         try:
             cursor = conn.execute(text, tuple(params))
         except sqlite3.DatabaseError as exc:

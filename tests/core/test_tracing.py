@@ -81,3 +81,14 @@ def test_store_lookup_by_prefix_and_node_filter(tmp_path):
 def test_missing_database_says_what_to_do(tmp_path):
     with pytest.raises(PlaitError, match="No trace database"):
         TraceStore(tmp_path / "none.db")
+
+
+def test_a_row_that_cannot_be_built_does_not_lose_the_others(tmp_path):
+    tracer = SQLiteTracer(tmp_path / "t.db")
+    good = ScriptedChatModel(replies=["a"], callbacks=[tracer])
+    bad = ScriptedChatModel(replies=["b"], callbacks=[tracer], metadata={"plait_model_ref": 123})
+    bad.invoke("x")  # a non-string model ref breaks row building for this call only
+    good.invoke("y")
+    rows = TraceStore(tmp_path / "t.db").list()
+    assert [r["output"] for r in rows] == ["a"]
+    assert tracer._writer.is_alive()

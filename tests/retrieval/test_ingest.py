@@ -28,7 +28,7 @@ def test_metadata_on_every_chunk(docs, store):
     metas = store.get(include=["metadatas"])["metadatas"]
     timing = next(m for m in metas if m["section"] == "Timing")
     assert timing["title"] == "Refunds" and timing["source"].endswith("refunds.md")
-    assert len(timing["file_hash"]) == 64 and isinstance(timing["chunk_index"], int)
+    assert len(timing["file_hash"].split(":")[0]) == 64 and isinstance(timing["chunk_index"], int)
 
 
 def test_changed_file_replaces_its_old_chunks(docs, store):
@@ -122,3 +122,18 @@ def test_search_similarity_filter_threshold_and_mmr(docs, store):
     diverse = search("delivery", store=store, k=2, mmr=True)
     assert len({h.section for h in diverse}) == 2
     assert search("   ", store=store) == []
+
+
+def test_new_chunking_settings_re_chunk_unchanged_files(docs, store):
+    ingest([docs], store=store)
+    report = ingest([docs], store=store, chunk_tokens=120, overlap_tokens=20)
+    assert report.files_changed == 3 and report.files_unchanged == 0
+
+
+def test_prune_leaves_chunks_alone_when_the_root_is_missing(docs, store, tmp_path):
+    ingest([docs], store=store)
+    before = len(store.get()["ids"])
+    docs.rename(tmp_path / "moved")
+    report = ingest([docs], store=store, prune=True)
+    assert report.files_pruned == 0 and len(store.get()["ids"]) == before
+    assert "no such file or folder" in report.failed[0][1]

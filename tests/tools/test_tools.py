@@ -101,3 +101,18 @@ def test_retriever_tool(tmp_path):
     search = retriever_tool(store)
     assert "expire after 24 months" in search.invoke({"query": "when do gift cards expire"})
     assert search.invoke({"query": "rocket engine thrust tables"}) == "No relevant passages found."
+
+
+def test_sql_limits_value_size_and_run_time(db):
+    with pytest.raises(ToolException, match="query failed"):
+        run_select(db, "SELECT length(randomblob(500000000))")
+    with pytest.raises(ToolException, match="query failed"):
+        run_select(db, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n")
+
+
+def test_database_paths_with_uri_characters(tmp_path):
+    odd = tmp_path / "shop?mode=rwc#1%.db"
+    shop_database(odd)
+    assert run_select(odd, "SELECT COUNT(*) FROM orders")["rows"] == [[8]]
+    with pytest.raises(ToolException):
+        run_select(odd, "DELETE FROM orders")
