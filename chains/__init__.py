@@ -12,7 +12,8 @@ from plait.chains.cot import Thought, chain_of_thought, extract_answer
 from plait.chains.moderation import Moderation, moderation_guard, moderator
 from plait.chains.rag import RagAnswer, Source, rag
 from plait.chains.sequence import llm_step, step
+from plait.chains.sql import SqlAnswer, nl_to_sql
 from plait.chains.labels import LabelSet, label_set, match_label
 
-__all__ = ["Classification", "LabelSet", "Moderation", "RagAnswer", "Source", "Thought", "batch_chain_of_thought", "batch_classifier", "chain_of_thought", "classifier",
-           "extract_answer", "label_set", "llm_step", "match_label", "moderation_guard", "moderator", "rag", "step"]
+__all__ = ["Classification", "LabelSet", "Moderation", "RagAnswer", "Source", "SqlAnswer", "Thought", "batch_chain_of_thought", "batch_classifier", "chain_of_thought", "classifier",
+           "extract_answer", "label_set", "llm_step", "match_label", "moderation_guard", "moderator", "nl_to_sql", "rag", "step"]

@@ -75,3 +75,12 @@ RAG = prompt("rag", [
 RAG_PASSAGE = "[{n}] {heading}: {text}"
 DONT_KNOW = "I don't know: I could not find this in the help centre. A colleague can help you further."
 """Said, without calling the model, when no passage passes the relevance threshold."""
+
+NL_SQL = prompt("nl_sql", [
+    ("system", "Write one SQLite SELECT query that answers the question. Use only these tables and columns:\n"
+               "{schema}\nReply with the SQL only."),
+    ("human", "Question: which orders are still processing?"),
+    ("ai", "SELECT id FROM orders WHERE status = 'processing'"),
+    ("human", "Question: {question}"),
+])
+"""Natural language to SQL; on llama.cpp a grammar built from the schema constrains the query."""
