@@ -15,11 +15,11 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import queue
 import sqlite3
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -60,6 +60,7 @@ CREATE INDEX IF NOT EXISTS traces_started ON traces(started_at);
 COLUMNS = ("run_id", "parent_run_id", "started_at", "node", "prompt", "model_ref", "adapter", "messages",
            "output", "prompt_tokens", "completion_tokens", "latency_ms", "cost_usd", "error", "metadata")
 _LOCAL_SCHEMES = ("local:", "gguf:", "lora:")
+_GATHER_S = 0.05  # how long the writer gathers rows after the first one wakes it
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -78,13 +79,13 @@ def _message_dict(message: BaseMessage) -> dict[str, Any]:
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     started: float
-    started_at: str
-    messages: list[dict[str, Any]]
+    started_at: float
+    messages: list[Any]
     metadata: dict[str, Any]
-    parent_run_id: str | None
+    parent_run_id: UUID | None
 
 
 # Live tracers, so that reading a trace database first writes out rows still queued for it.
@@ -104,7 +105,7 @@ class SQLiteTracer(BaseCallbackHandler):
     """LangChain callback handler that writes one row per model call.
 
     Rows are written by a background thread in batches, so a traced call costs the caller
-    about 0.1 ms instead of a SQLite commit; :meth:`flush` (or reading the database with
+    a few hundredths of a millisecond instead of a SQLite commit; :meth:`flush` (or reading the database with
     :class:`TraceStore`, or the end of the process) writes out what is queued.
 
     Example:
@@ -117,7 +118,11 @@ class SQLiteTracer(BaseCallbackHandler):
         self.prices = dict(prices or {})
         self._conn = _connect(self.path)
         self._pending: dict[UUID, _Pending] = {}
-        self._rows: queue.Queue[tuple] = queue.Queue()  # finished calls, waiting for the writer
+        # Finished calls waiting for the writer. deque.append is atomic, so the caller takes no
+        # lock; flush() drops a threading.Event in the same line, set once the rows before it are in.
+        self._rows: deque[tuple | threading.Event] = deque()
+        self._wake = threading.Event()
+        self._urgent = False
         self._writer = threading.Thread(target=self._write_loop, name="plait-tracer", daemon=True)
         self._writer.start()
         _LIVE.add(self)
@@ -125,46 +130,59 @@ class SQLiteTracer(BaseCallbackHandler):
     def _write_loop(self) -> None:
         insert = f"INSERT OR REPLACE INTO traces VALUES ({','.join('?' * len(COLUMNS))})"
         while True:
-            rows = [self._rows.get()]
-            while True:  # batch whatever else is waiting into the same transaction
+            self._wake.wait()
+            self._wake.clear()
+            if not self._urgent:
+                # Waking once per call would take the GIL from the caller on every call; gathering
+                # rows for a moment makes one wake-up (and one transaction) per burst instead.
+                time.sleep(_GATHER_S)
+            self._urgent = False
+            items = []
+            while self._rows:
+                items.append(self._rows.popleft())
+            built = []
+            for item in items:  # one bad row must not cost the others
+                if isinstance(item, threading.Event):
+                    continue
                 try:
-                    rows.append(self._rows.get_nowait())
-                except queue.Empty:
-                    break
+                    built.append(self._row(*item))
+                except Exception as exc:  # noqa: BLE001 - tracing must never break the application
+                    logger.warning("plait skipped a trace row it could not build: %s", exc)
             try:
-                built = []
-                for item in rows:  # one bad row must not cost the others
-                    try:
-                        built.append(self._row(*item))
-                    except Exception as exc:  # noqa: BLE001 - tracing must never break the application
-                        logger.warning("plait skipped a trace row it could not build: %s", exc)
-                with self._conn:
-                    self._conn.execute("BEGIN")
-                    self._conn.executemany(insert, built)
+                if built:
+                    with self._conn:
+                        self._conn.execute("BEGIN")
+                        self._conn.executemany(insert, built)
             except Exception as exc:  # noqa: BLE001 - the writer must survive whatever happens
-                logger.warning("plait could not write %d trace rows to %s: %s", len(rows), self.path, exc)
+                logger.warning("plait could not write %d trace rows to %s: %s", len(built), self.path, exc)
             finally:
-                for _ in rows:
-                    self._rows.task_done()
+                for item in items:
+                    if isinstance(item, threading.Event):
+                        item.set()
 
     def flush(self) -> None:
         """Block until every queued row is in the database."""
-        if not self._writer.is_alive():  # e.g. in a forked child: write in this thread instead
+        if not self._writer.is_alive():  # e.g. in a forked child: start a writer of its own
             self._writer = threading.Thread(target=self._write_loop, name="plait-tracer", daemon=True)
             self._conn = _connect(self.path)
+            self._wake = threading.Event()
             self._writer.start()
-        self._rows.join()
+        done = threading.Event()
+        self._rows.append(done)
+        self._urgent = True
+        self._wake.set()
+        done.wait()
 
-    def _start(self, run_id: UUID, parent_run_id: UUID | None, messages: list[dict[str, Any]],
+    def _start(self, run_id: UUID, parent_run_id: UUID | None, messages: list[Any],
                metadata: dict[str, Any] | None) -> None:
-        meta = dict(metadata or {})
-        self._pending[run_id] = _Pending(time.perf_counter(), datetime.now(timezone.utc).isoformat(),
-                                         messages, meta, str(parent_run_id) if parent_run_id else None)
+        # Only cheap work here, on the caller's path: the row is built on the writer thread.
+        self._pending[run_id] = _Pending(time.perf_counter(), time.time(), messages, metadata or {},
+                                         parent_run_id)
 
     def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *,
                             run_id: UUID, parent_run_id: UUID | None = None,
                             metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        self._start(run_id, parent_run_id, list(messages[0]), metadata)
+        self._start(run_id, parent_run_id, messages[0], metadata)
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
                      parent_run_id: UUID | None = None, metadata: dict[str, Any] | None = None,
@@ -192,7 +210,9 @@ class SQLiteTracer(BaseCallbackHandler):
         pending = self._pending.pop(run_id, None)
         if pending is not None:  # the row itself is built on the writer thread, off the caller's path
             latency = (time.perf_counter() - pending.started) * 1000
-            self._rows.put((run_id, pending, output, prompt_tokens, completion_tokens, error, latency))
+            self._rows.append((run_id, pending, output, prompt_tokens, completion_tokens, error, latency))
+            if not self._wake.is_set():
+                self._wake.set()
 
     def _row(self, run_id: UUID, pending: _Pending, output: str | None, prompt_tokens: int | None,
              completion_tokens: int | None, error: str | None, latency: float) -> tuple:
@@ -200,7 +220,8 @@ class SQLiteTracer(BaseCallbackHandler):
         ref = meta.get("plait_model_ref") or _ls_ref(meta)
         messages = [m if isinstance(m, dict) else _message_dict(m) for m in pending.messages]
         return (
-            str(run_id), pending.parent_run_id, pending.started_at,
+            str(run_id), str(pending.parent_run_id) if pending.parent_run_id else None,
+            datetime.fromtimestamp(pending.started_at, timezone.utc).isoformat(),
             meta.get("plait_node") or meta.get("langgraph_node"), meta.get("plait_prompt"), ref,
             meta.get("plait_adapter") or (ref.removeprefix("lora:") if ref and ref.startswith("lora:") else None),
             json.dumps(messages, default=str), output, prompt_tokens, completion_tokens, latency,
