@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.plait-installed
 
-.PHONY: install demo test bench clean
+.PHONY: install browser demo test bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,15 @@ install: $(STAMP)
 demo: install
 	$(PY) examples/demo.py
 
-test: install
+# The evaluation report test opens the HTML report in headless Chromium; playwright drives
+# Debian's chromium, so no browser download. sudo only when not already root.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: install browser
 	$(PY) -m pytest -q
 
 bench: install
