@@ -40,6 +40,7 @@ bench: install
 	$(PY) benchmarks/retrieval_eval.py
 	$(PY) benchmarks/react_protocol.py
 	$(PY) benchmarks/graph_overhead.py
+	$(PY) benchmarks/eval_prompts.py
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache
