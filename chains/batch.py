@@ -118,6 +118,8 @@ class _BatchClassify:
 
     def __call__(self, values: Sequence[Any], config: RunnableConfig) -> list[Classification]:
         texts = batch_texts(values, input_text)
+        if hasattr(self.single.llm, "classify_texts"):  # an embedding head classifies the texts themselves
+            return [self.single.from_head(text) for text in texts]
         return run_in_chunks(texts, self._size(len(texts), texts) if texts else 1, self.run_chunk, config)
 
 

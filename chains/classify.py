@@ -94,7 +94,16 @@ class _Classify:
 
     def __call__(self, value: Any, config: RunnableConfig) -> Classification:
         text = input_text(value)
+        if hasattr(self.llm, "classify_texts"):  # an embedding head: no prompt, it reads the text itself
+            return self.from_head(text)
         return self.classify(text, self.messages(text), config)
+
+    def from_head(self, text: str) -> Classification:
+        label, confidence = self.llm.classify_texts([text])[0]
+        if label not in self.labels.names:
+            raise OutputParseError(f"The embedding head answered {label!r}, which is not one of this node's labels; "
+                                   "train the head on this node's label set.", output=label)
+        return self._result(text, label, confidence, 0, 0)
 
     def classify(self, text: str, messages: list[BaseMessage], config: RunnableConfig | None) -> Classification:
         if isinstance(self.llm, LlamaCppChat):

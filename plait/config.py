@@ -22,7 +22,7 @@ Example ``plait.toml``::
     chroma_url = "http://127.0.0.1:8000"   # Chroma server; default: embedded at .plait/chroma
 
     [prices]                 # USD per million tokens, for trace costs and estimates
-    "openai:gpt-4o-mini" = { input = 0.15, output = 0.60 }
+    "openai:gpt-4o-mini" = { input = 0.15, output = 0.60, training = 3.00 }
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ class Settings:
     """``[retrieval]``: ``collection``, ``chroma_path``, ``chroma_url`` (client/server) and ``embeddings``."""
     prices: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType({}))
     """Model reference -> (input, output) USD per million tokens, from ``[prices]``."""
+    training_prices: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    """Model reference -> USD per million training tokens (fine-tuning), from ``[prices]`` ``training``."""
     source: Path | None = None
     """The ``plait.toml`` these settings came from, if any."""
 
@@ -104,6 +106,7 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
         trace_db=_path(trace_db, base) if trace_db else home / "traces.db",
         local=MappingProxyType(_local_options(_section(data, "local", file), file)),
         prices=MappingProxyType(_prices(_section(data, "prices", file), file)),
+        training_prices=MappingProxyType(_training_prices(_section(data, "prices", file), file)),
         retrieval=MappingProxyType(_retrieval(_section(data, "retrieval", file), env, base, file)),
         source=file if data else None,
     )
@@ -180,12 +183,18 @@ def _retrieval(section: Mapping[str, Any], env: Mapping[str, str], base: Path, f
 def _prices(section: Mapping[str, Any], file: Path) -> dict[str, tuple[float, float]]:
     prices = {}
     for ref, entry in section.items():
-        ok = isinstance(entry, dict) and all(isinstance(entry.get(k), (int, float)) for k in ("input", "output"))
-        if not ok:
+        has = {k for k in ("input", "output", "training") if isinstance(entry, dict) and isinstance(entry.get(k), (int, float))}
+        if not isinstance(entry, dict) or set(entry) - has or not ({"input", "output"} <= has or has == {"training"}):
             raise ConfigError(f"{file}: [prices].\"{ref}\" must be {{ input = USD, output = USD }} per "
-                              "million tokens.")
-        prices[ref] = (float(entry["input"]), float(entry["output"]))
+                              "million tokens, optionally with training = USD (fine-tuning).")
+        if "input" in has:
+            prices[ref] = (float(entry["input"]), float(entry["output"]))
     return prices
+
+
+def _training_prices(section: Mapping[str, Any], file: Path) -> dict[str, float]:
+    return {ref: float(entry["training"]) for ref, entry in section.items()
+            if isinstance(entry, dict) and isinstance(entry.get("training"), (int, float))}
 
 
 def _bool(value: Any, name: str) -> bool:

@@ -89,7 +89,12 @@ def _lora(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseCha
         listing = ", ".join(found) if found else "none yet (train one with the plait.finetune package)"
         raise ModelRefError(f"No adapter {ref.name!r} in {adapters_dir(settings)}. Adapters there: {listing}.")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    gguf = folder / meta.get("gguf", "adapter.gguf")
+    if meta.get("method") == "embedding-head":
+        # Imported by name: the adapter code lives in plait.finetune, a layer above the core.
+        from importlib import import_module
+
+        return import_module("plait.finetune.head").head_chat(ref.name, folder)
+    gguf = folder / (meta.get("gguf") or "adapter.gguf")
     if not gguf.is_file():
         raise ModelFileError(f"Adapter {ref.name!r} has no GGUF LoRA at {gguf}; re-export it with the "
                              "plait.finetune package.")
