@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -111,10 +112,10 @@ def _contrastive_tune(path: str, texts: Sequence[str], labels: Sequence[str], ou
     """Tune the encoder so same-label texts embed close (cosine 1) and others apart (cosine 0)."""
     import torch
     from rich.progress import Progress
-    from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(seed)
-    model = SentenceTransformer(path, device="cpu", local_files_only=True)
+    # A private copy: the loaded encoder is shared process-wide and must stay untouched.
+    model = copy.deepcopy(SentenceTransformerEmbeddings(path).model)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
     pairs = _pairs(texts, labels, per_example, seed)
@@ -136,7 +137,8 @@ def _contrastive_tune(path: str, texts: Sequence[str], labels: Sequence[str], ou
 
 
 def _features(model: Any, texts: list[str]) -> dict[str, Any]:
-    return model.tokenize(texts)
+    # sentence-transformers 5.x renamed tokenize() to preprocess(); accept both.
+    return (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(texts)
 
 
 class HeadClassifier:
