@@ -21,6 +21,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from pydantic import BaseModel
 
@@ -153,8 +154,14 @@ def classifier(labels: Sequence[str] | type[Enum] | Mapping[str, Sequence[str]] 
                          f"Valid labels: {', '.join(labelset.names[:10])}{'...' if len(labelset.names) > 10 else ''}.")
     if k is not None and not pool:
         raise ValueError("k chooses examples from a pool: pass examples=[(text, label), ...] too.")
-    selector = SimilarExamples(pool, k=k, embeddings=embeddings) if k else None
     llm = resolve_model(model, role="classifier")
+    task = getattr(llm, "adapter_task", None) or {}
+    if task.get("prompt") and prompt is CLASSIFY:
+        # A fine-tuned adapter answers in the format it was trained on: its own short prompt,
+        # no examples (the labels live in its weights).
+        prompt, pool, k = Prompt(task.get("prompt_name", "adapter"), ChatPromptTemplate.from_messages(
+            [tuple(m) for m in task["prompt"]])), [], None
+    selector = SimilarExamples(pool, k=k, embeddings=embeddings) if k else None
     if not isinstance(llm, LlamaCppChat) and "logprobs" in type(llm).model_fields:
         llm = llm.bind(logprobs=True)  # OpenAI-style backends: confidence from token log-probabilities
     step = _Classify(labelset, llm, prompt, pool, selector, retries)

@@ -54,6 +54,17 @@ def classification_examples(rows: Iterable[tuple[str, str]], *, template: Prompt
     return examples
 
 
+def prompt_task(template: Prompt = CLASSIFY_FT) -> dict[str, Any]:
+    """The ``task`` entries that make a classification node use ``template`` with the adapter.
+
+    Stored in ``adapter.json``; :func:`plait.chains.classifier` then prompts the adapter the
+    way it was trained instead of with its few-shot default.
+    """
+    messages = [[type(m).__name__.removesuffix("MessagePromptTemplate").lower(), m.prompt.template]
+                for m in template.template.messages]
+    return {"prompt": messages, "prompt_name": template.name}
+
+
 def _role(kind: str) -> str:
     return {"human": "user", "ai": "assistant"}.get(kind, kind)
 

@@ -125,6 +125,7 @@ def train(
     compare_head: bool = typer.Option(True, help="Also train a logreg embedding head and report both."),
 ) -> None:
     """Train an adapter on DATA_DIR/train.jsonl, validating on validation.jsonl."""
+    from plait.finetune.data import prompt_task
     from plait.finetune.promote import dataset_from_examples
 
     train_rows, validation = _split(data_dir, "train"), _split(data_dir, "validation", required=False)
@@ -140,7 +141,7 @@ def train(
         labels = sorted(dataset_from_examples(train_rows).labels())
         info = lora.train(name, train_rows, validation=validation, options=options, resume=resume,
                           base_adapter=from_adapter, task={"kind": "classification", "labels": labels,
-                                                          "data": str(data_dir)})
+                                                          "data": str(data_dir), **prompt_task()})
         results.append(info)
     elif method not in HEAD_METHODS:
         raise typer.BadParameter(f"Unknown method {method!r}; use one of {', '.join(LLM_METHODS + HEAD_METHODS)}.")

@@ -116,6 +116,8 @@ class LlamaCppChat(BaseChatModel):
     """The plait reference this model was built from, recorded in traces."""
     lora_path: str | None = None
     """Optional GGUF LoRA adapter applied on load."""
+    adapter_task: dict[str, Any] = Field(default_factory=dict)
+    """The adapter's task from its ``adapter.json`` (e.g. the prompt it was trained on), for nodes to follow."""
     n_ctx: int = 4096
     """Context window in tokens."""
     n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1)

@@ -101,4 +101,5 @@ def _lora(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseCha
     base = _build(parse_ref(meta["base"]), settings, {})
     if not isinstance(base, LlamaCppChat):
         raise ModelRefError(f"Adapter {ref.name!r} names base {meta['base']!r}, which is not a llama.cpp model.")
-    return base.model_copy(update={"lora_path": str(gguf), "model_ref": str(ref), **options})
+    return base.model_copy(update={"lora_path": str(gguf), "model_ref": str(ref), "adapter_task": meta.get("task") or {},
+                                   **options})

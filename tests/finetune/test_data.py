@@ -92,3 +92,16 @@ def test_cost_estimates_use_config_prices(tmp_path):
 def test_write_jsonl_round_trips(tmp_path):
     examples = classification_examples([("héllo", "greeting")])
     assert read_examples(write_jsonl(tmp_path / "out" / "train.jsonl", examples)) == examples
+
+
+def test_classifier_follows_the_prompt_an_adapter_was_trained_on():
+    from plait.chains import classifier
+    from plait.config import Settings
+    from plait.finetune.data import CLASSIFY_FT, prompt_task
+    from plait.models import resolve_model
+
+    base = resolve_model("local:gemma-3-270m", settings=Settings(tracing=False))
+    tuned = base.model_copy(update={"adapter_task": prompt_task()})
+    assert classifier(["a", "b"], model=base).config["metadata"]["plait_prompt"].startswith("classify@")
+    node = classifier(["a", "b"], model=tuned, examples=[("x", "a")], k=1)
+    assert node.config["metadata"]["plait_prompt"] == CLASSIFY_FT.id  # same wording, same version
