@@ -5,7 +5,7 @@ held-out rows of the same split (stratified, seed 0, disjoint from the training 
 Each method's held-out accuracy is measured through plait's evaluation harness with the
 node a user would run, and reported with its training time on this machine.
 
-    .venv/bin/python benchmarks/finetune_banking77.py [--methods fewshot,logreg,setfit,lora] [--lora-epochs 2]
+    .venv/bin/python benchmarks/finetune_banking77.py [--methods fewshot,logreg,setfit,lora] [--lora-epochs 3]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def accuracy(store: RunStore, data: Dataset, labels: list[str], model: str, **op
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default="fewshot,logreg,setfit,lora")
-    parser.add_argument("--lora-epochs", type=int, default=2)
+    parser.add_argument("--lora-epochs", type=int, default=3)
     args = parser.parse_args()
     methods = args.methods.split(",")
     eval_rows, pool, labels = carve(300, per_label_pool=20)
