@@ -41,6 +41,7 @@ bench: install
 	$(PY) benchmarks/react_protocol.py
 	$(PY) benchmarks/graph_overhead.py
 	$(PY) benchmarks/eval_prompts.py
+	$(PY) benchmarks/serve_load.py
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache

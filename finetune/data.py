@@ -83,14 +83,25 @@ def read_examples(path: str | Path, *, max_tokens: int | None = None,
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"Cannot read {path}: {exc}. Pass a UTF-8 JSONL file.") from exc
+    return parse_examples(text, source=str(path), max_tokens=max_tokens, count_tokens=count_tokens)
+
+
+def parse_examples(text: str, *, source: str, max_tokens: int | None = None,
+                   count_tokens: Callable[[str], int] | None = None) -> list[dict[str, Any]]:
+    """Validate JSONL text as :func:`read_examples` does; errors name ``source:LINE``.
+
+    Example:
+        >>> parse_examples('{"prompt": "hi", "completion": "hello"}', source="upload.jsonl")[0]["messages"][1]
+        {'role': 'assistant', 'content': 'hello'}
+    """
     examples = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        where = f"{source}:{number}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -103,7 +114,7 @@ def read_examples(path: str | Path, *, max_tokens: int | None = None,
                                 "it, or raise --max-tokens.")
         examples.append(example)
     if not examples:
-        raise DataError(f"{path} holds no examples.")
+        raise DataError(f"{source} holds no examples; write one JSON example per line.")
     return examples
 
 

@@ -24,4 +24,4 @@ def main() -> None:
 
 
 # Imported last: each module registers its commands on `app`.
-from plait.cli import ask, chat, classify, evaluate, finetune, models, retrieval, traces  # noqa: E402, F401
+from plait.cli import ask, chat, classify, evaluate, finetune, models, retrieval, serve, traces  # noqa: E402, F401

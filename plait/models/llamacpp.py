@@ -245,6 +245,18 @@ class LlamaCppChat(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         rendered = self.render(messages)
+        choices = kwargs.pop("choices", None)
+        slots = kwargs.pop("slots", None)
+        if choices:
+            # A choice is scored whole, never generated; streaming (e.g. a graph streamed in LangGraph's
+            # "messages" mode) gets it, with its confidence, as one chunk.
+            message = self._choose(rendered, list(choices), slots).generations[0].message
+            chunk = ChatGenerationChunk(message=AIMessageChunk(**message.model_dump(include={
+                "content", "usage_metadata", "response_metadata"})))
+            if run_manager:
+                run_manager.on_llm_new_token(str(message.content), chunk=chunk)
+            yield chunk
+            return
         params = self._params(rendered, stop, kwargs)
         loaded = self.loaded()
         pieces: list[str] = []

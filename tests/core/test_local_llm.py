@@ -41,6 +41,15 @@ def test_streaming_matches_invoke_at_temperature_zero(local_llm):
     assert total.usage_metadata["output_tokens"] > 0
 
 
+def test_streaming_a_choice_yields_it_whole_with_its_confidence(local_llm):
+    # LangGraph's "messages" stream mode makes every model call in a graph stream, classifiers too.
+    text, choices = "The sky on a clear day is", ["blue", "green"]
+    chunks = list(local_llm.stream(text, choices=choices))
+    expected = local_llm.invoke(text, choices=choices)
+    assert [c.content for c in chunks if c.content] == [expected.content]  # core adds an empty last chunk
+    assert chunks[0].response_metadata["confidence"] == pytest.approx(expected.response_metadata["confidence"])
+
+
 def test_stop_sequences_end_generation(local_llm):
     text = "Numbers: 1, 2, 3, 4,"
     assert "8" in local_llm.invoke(text).content
