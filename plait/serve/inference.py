@@ -109,6 +109,24 @@ async def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
                                      "code": "model_not_found"})
 
 
+async def _check_offered(request: Request, model: str) -> None:
+    """With API keys (a server others reach), serve only what ``/v1/models`` lists.
+
+    Otherwise a client could name ``gguf:/any/path`` on the server's disk, or spend the
+    server's OpenAI key through ``openai:...``. On loopback without keys, the caller is the
+    operator and any plait reference works.
+    """
+    if not request.app.state.api_keys:
+        return
+    offered = {entry["id"] for entry in await anyio.to_thread.run_sync(_model_entries, request)}
+    if model not in offered:
+        raise HTTPException(403, detail={
+            "message": f"Model {model!r} is not offered by this server: with API keys set it serves only the "
+                       "models GET /v1/models lists (base models, roles bound in plait.toml, adapters). "
+                       "Ask the operator to bind it to a role in plait.toml.",
+            "param": "model", "code": "model_not_offered"})
+
+
 # ---- /v1/chat/completions -----------------------------------------------------------------------
 
 def _text(content: str | list[ContentPart] | None, where: str) -> str:
@@ -264,6 +282,7 @@ def _reply(plan: _Plan, message: AIMessage) -> AIMessage:
 async def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
     """Chat with any plait model; ``stream: true`` answers with server-sent events."""
     _check(body)
+    await _check_offered(request, body.model)
     # In a worker: the first use of the packaged model assembles its GGUF file (disk I/O).
     llm = await anyio.to_thread.run_sync(partial(resolve_model, body.model, settings=request.app.state.settings,
                                                  **_model_options(body)))

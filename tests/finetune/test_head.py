@@ -58,11 +58,32 @@ def test_head_refuses_a_node_without_its_labels(head):
 
 
 def test_setfit_head_tunes_and_saves_its_encoder():
-    info = train_head("cards-setfit", TEXTS, LABELS, method="setfit", pairs_per_example=4, batch_size=16,
+    info = train_head("cards-setfit", TEXTS, LABELS, method="setfit", epochs=2, batch_size=16,
                       validation=HELD_OUT, progress=False)
     assert (adapter_dir("cards-setfit") / "encoder").is_dir()
     assert info.metrics["val_accuracy"] >= 2 / 3
     assert resolve_model("lora:cards-setfit").invoke("Text: rate of the dollar?").content == "exchange_rate"
+
+
+def test_contrastive_batches_never_hold_a_label_twice_and_use_every_example_once():
+    import random
+
+    from plait.finetune.head import _batches
+
+    texts = [f"{label} text {i}" for label in "abcde" for i in range(4)]
+    labels = [t.split()[0] for t in texts]
+    batches = _batches(texts, labels, 3, random.Random(0))
+    for batch in batches:
+        batch_labels = [a.split()[0] for a, _ in batch]
+        assert len(set(batch_labels)) == len(batch_labels) > 1
+        assert all(a != p and a.split()[0] == p.split()[0] for a, p in batch)
+    assert sorted(a for batch in batches for a, _ in batch) == sorted(texts)
+
+
+def test_regularisation_is_chosen_by_cross_validation():
+    info = train_head("cards-cv", TEXTS, LABELS, progress=False)
+    from plait.finetune.head import C_GRID
+    assert info.hyperparameters["c"] in C_GRID
 
 
 def test_bad_inputs_are_refused():

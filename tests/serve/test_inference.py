@@ -75,6 +75,10 @@ def test_api_keys_are_required_when_configured(serve_settings, serve_running):
             openai.OpenAI(base_url=base, api_key="wrong", max_retries=0).models.list()
         assert httpx.get(f"{base}/models").status_code == 401  # no header at all
         assert len(openai.OpenAI(base_url=base, api_key="s3cret", max_retries=0).models.list().data) >= 3
+        # A server others reach must not load arbitrary files or spend its own OpenAI key for them.
+        with pytest.raises(openai.PermissionDeniedError, match="not offered by this server"):
+            openai.OpenAI(base_url=base, api_key="s3cret", max_retries=0).chat.completions.create(
+                model="gguf:/etc/passwd", messages=[{"role": "user", "content": "hi"}])
 
 
 def test_oversized_bodies_are_refused_with_413(serve_settings):
