@@ -15,14 +15,8 @@ import pytest
 
 from plait.config import Settings
 from plait.serve import create_app
+from tests.finetune.test_lora import EXAMPLES, LABELS  # the same tiny three-intent set
 
-LABELS = {
-    "card_lost": ["I lost my card", "my card is missing", "someone stole my bank card", "can't find my card"],
-    "refund": ["I want my money back", "how do I get a refund", "refund my purchase", "return the payment to me"],
-    "greeting": ["hello there", "good morning", "hi, how are you", "hey, nice to meet you"],
-}
-EXAMPLES = [{"messages": [{"role": "user", "content": f"Text: {text}"}, {"role": "assistant", "content": label}]}
-            for label, texts in LABELS.items() for text in texts]
 HYPER = {"n_epochs": 3, "batch_size": 4, "learning_rate_multiplier": 3.0}  # 3e-3: learns in 9 steps
 
 
