@@ -11,7 +11,9 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-DATA = Path(os.environ.get("PLAIT_BANKING77", Path(__file__).resolve().parents[1].parent / "shared/data/banking77"))
+_BESIDE = Path(__file__).resolve().parents[1].parent / "shared/data/banking77"
+# Beside the checkout, or the workplace's shared folder for a clone made elsewhere; PLAIT_BANKING77 overrides.
+DATA = Path(os.environ.get("PLAIT_BANKING77", _BESIDE if _BESIDE.is_dir() else "/work/shared/data/banking77"))
 
 
 def load_rows(path: Path | None = None) -> list[tuple[str, str]]:
