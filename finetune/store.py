@@ -88,7 +88,14 @@ def load_info(name: str, settings: Settings | None = None) -> AdapterInfo:
 def list_adapters(settings: Settings | None = None) -> list[AdapterInfo]:
     """Every adapter in the store, newest first."""
     root = adapters_dir(settings or load_settings())
-    infos = [load_info(p.parent.name, settings) for p in root.glob(f"*/{ADAPTER_META}")]
+    infos = []
+    for meta in root.glob(f"*/{ADAPTER_META}"):
+        try:
+            infos.append(load_info(meta.parent.name, settings))
+        except PlaitError:
+            if meta.exists():
+                raise
+            # Removed while listing (a cancelled job's adapter, say): it is simply not there.
     return sorted(infos, key=lambda a: a.created, reverse=True)
 
 

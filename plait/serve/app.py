@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import openai
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -77,6 +78,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # FastAPI's subclasses it
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PlaitError, _plait_error)
+    app.add_exception_handler(openai.APIStatusError, _upstream_error)
     app.add_exception_handler(Exception, _server_error)
 
 
@@ -119,6 +121,16 @@ async def _plait_error(request: Request, exc: Exception) -> JSONResponse:
         param = "model"
         message += "" if isinstance(exc, MissingAPIKeyError) else " GET /v1/models lists what this server offers."
     return JSONResponse(openai_error(message, type=_error_type(status), param=param, code=code), status_code=status)
+
+
+async def _upstream_error(request: Request, exc: Exception) -> JSONResponse:
+    # An openai: or openai-compatible: model refused the call: pass its status on, so a client
+    # sees BadRequestError (not a 500 it would retry, paying upstream again).
+    assert isinstance(exc, openai.APIStatusError)
+    status = exc.status_code if 400 <= exc.status_code < 600 else 502
+    message = f"The upstream model server answered {exc.status_code}: {exc.message}"
+    return JSONResponse(openai_error(message, type=_error_type(status), code=getattr(exc, "code", None)),
+                        status_code=status)
 
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:

@@ -42,6 +42,8 @@ from plait.serve import job_records as records
 from plait.serve.files import RESULTS_PURPOSE, file_bytes, find_file, store_file
 
 logger = logging.getLogger(__name__)
+IDLE_POLL_SECONDS = 5.0
+"""How often an idle worker looks for jobs it was not woken for."""
 RETRY_SECONDS = 5.0
 """Pause after the worker itself fails (a broken database, a full disk), or between tries for the lock."""
 LOCK_FILE = "fine_tuning.lock"
@@ -103,7 +105,8 @@ class FineTuner:
             self._wake.clear()  # before looking: a job queued from now on sets it again
             job = records.next_job(self.data_dir)
             if job is None:
-                self._wake.wait()
+                # Bounded: a job queued by another server sharing this data folder sets no event here.
+                self._wake.wait(IDLE_POLL_SECONDS)
                 continue
             try:
                 self._run(job)

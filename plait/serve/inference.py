@@ -343,7 +343,7 @@ def _embed(texts: list[str]) -> tuple[Any, int]:
 
     embeddings = local_embeddings()
     vectors = embeddings.encode(texts)
-    tokens = sum(len(ids) for ids in embeddings.model.tokenizer(texts)["input_ids"])
+    tokens = sum(len(ids) for ids in embeddings.model.tokenizer(texts, truncation=True)["input_ids"])
     return vectors, tokens
 
 
@@ -361,7 +361,7 @@ async def create_embeddings(body: EmbeddingRequest, request: Request) -> dict[st
                            "non-empty strings.", "input")
     if body.dimensions not in (None, 384):
         raise _bad_request(f"{EMBEDDING_MODEL} has 384 dimensions; leave dimensions unset or send 384.", "dimensions")
-    vectors, tokens = await in_worker(request, _embed, texts)
+    vectors, tokens = await in_worker(request, _embed, texts, local=True)  # the same cores as generation
     if body.encoding_format == "base64":
         data = [base64.b64encode(v.astype("<f4").tobytes()).decode("ascii") for v in vectors]
     else:

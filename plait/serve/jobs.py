@@ -147,7 +147,9 @@ def create_job(body: JobRequest, request: Request) -> dict[str, Any]:
                       + (f" and validation file: {body.validation_file}" if body.validation_file else ""))
     count = f"{len(examples)} training example{'s' if len(examples) != 1 else ''}"
     records.add_event(data_dir, job_id, f"Files validated ({count}), moving job to queued state")
-    fine_tuner(request.app).wake()
+    tuner = fine_tuner(request.app)
+    tuner.start()  # a no-op when the app's lifespan started it; a mounted app's lifespan never runs
+    tuner.wake()
     return records.job_object(row)
 
 

@@ -32,7 +32,8 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_RATE_LIMIT = 120
 """Requests per minute per client; a 270M model on 2 cores answers a few per second at most."""
 KEYS_ENV = "PLAIT_SERVE_API_KEYS"
-PROTECTED_PREFIX = "/v1"
+PUBLIC_PATHS = frozenset({"/", "/favicon.ico"})
+"""The chat page; every other path (the API, FastAPI's docs) needs a key when the server has keys."""
 _BAD_KEY = ("Missing or invalid API key: send the header 'Authorization: Bearer KEY' with a key the server "
             "was started with.")
 _MAX_CLIENTS = 10_000
@@ -135,6 +136,34 @@ class RateLimiter:
                         if t + (now - last) * rate < self.per_minute}
 
 
+_NOT_LOCAL = ("This server has no API key, so it answers only requests addressed to this machine (Host and "
+              "Origin headers naming localhost or a loopback address); start it with --api-key KEY to serve others.")
+
+
+def _route_path(scope: Scope) -> str:
+    """The path routes see: without the ``root_path`` a proxy prefix or a mount adds."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] or "/" if root and path.startswith(root) else path
+
+
+def _addressed_locally(headers: Mapping[str, str]) -> bool:
+    """False for a request a web page could have sent elsewhere's way: DNS rebinding or a cross-site form.
+
+    A keyless server trusts its callers; that only holds when the browser addressed it as
+    this machine and the page that sent the request came from this machine too.
+    """
+    from urllib.parse import urlsplit
+
+    for name in ("host", "origin"):
+        value = headers.get(name)
+        if not value or value == "null":
+            continue
+        host = urlsplit(value if "://" in value else f"//{value}").hostname or ""
+        if not is_loopback(host):
+            return False
+    return True
+
+
 class _BodyTooLarge(HTTPException):
     """Raised from ``receive``; an HTTPException so FastAPI's body parsing passes it on unchanged."""
 
@@ -164,8 +193,10 @@ class SecurityMiddleware:
                        "(the server's --rate-limit option sets the limit).")
             return 429, openai_error(message, type="rate_limit_error", code="rate_limit_exceeded"), \
                 {"retry-after": str(wait)}
-        if scope["path"].startswith(PROTECTED_PREFIX) and not key_is_valid(bearer_key(headers), self.api_keys):
+        if _route_path(scope) not in PUBLIC_PATHS and not key_is_valid(bearer_key(headers), self.api_keys):
             return 401, openai_error(_BAD_KEY, code="invalid_api_key"), {"www-authenticate": "Bearer"}
+        if not self.api_keys and not _addressed_locally(headers):
+            return 403, openai_error(_NOT_LOCAL, type="permission_error", code="non_local_request"), {}
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             return 413, openai_error(self._too_large_message(), code="request_too_large"), {}

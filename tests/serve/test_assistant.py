@@ -15,6 +15,7 @@ from plait.retrieval import ingest, vector_store
 from plait.serve import create_app
 from plait.serve.assistant import CHAT_PATH, run_turn, sse_event
 from plait.testing import ScriptedChatModel
+from tests.serve.test_inference import LOCAL
 from plait.tools import shop_database
 
 KEY = "test-key"
@@ -67,7 +68,7 @@ def events(root: str, **body) -> list[tuple[str, dict]]:
 # ---- without the language model ------------------------------------------------------------
 
 def test_bad_requests_are_400_with_a_message_that_says_what_to_send(serve_settings):
-    http = TestClient(create_app(settings=serve_settings, rate_limit_per_minute=0))
+    http = TestClient(create_app(settings=serve_settings, rate_limit_per_minute=0), base_url=LOCAL)
     for message in ("", "   \n"):
         reply = http.post(CHAT_PATH, json={"message": message})
         assert reply.status_code == 400
@@ -83,7 +84,7 @@ def test_bad_requests_are_400_with_a_message_that_says_what_to_send(serve_settin
 
 
 def test_the_page_is_public_and_the_chat_route_needs_the_key(app):
-    http = TestClient(app)
+    http = TestClient(app, base_url=LOCAL)
     page = http.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'id="send"' in page.text and CHAT_PATH in page.text

@@ -22,6 +22,9 @@ from plait.serve import check_bind, create_app
 from plait.serve.security import RateLimiter
 from plait.serve.workers import DONE, Pump
 
+LOCAL = "http://localhost"
+"""TestClient base URL: a keyless server answers only requests addressed to this machine."""
+
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 CALCULATOR = {"type": "function", "function": {
     "name": "calculator", "description": "Evaluate an arithmetic expression such as 17 * 23.",
@@ -81,8 +84,34 @@ def test_api_keys_are_required_when_configured(serve_settings, serve_running):
                 model="gguf:/etc/passwd", messages=[{"role": "user", "content": "hi"}])
 
 
+def test_a_path_prefix_does_not_bypass_the_api_key(serve_settings):
+    from fastapi import FastAPI
+
+    outer = FastAPI()
+    outer.mount("/plait", create_app(settings=serve_settings, api_keys=["s3cret"]))
+    http = TestClient(outer, base_url=LOCAL)
+    assert http.get("/plait/v1/models").status_code == 401
+    assert http.get("/plait/openapi.json").status_code == 401
+    assert http.get("/plait/").status_code == 200  # the chat page itself is public
+    assert http.get("/plait/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_a_keyless_server_refuses_requests_a_web_page_aimed_elsewhere(serve_settings):
+    http = TestClient(create_app(settings=serve_settings), base_url=LOCAL)
+    assert http.get("/v1/models").status_code == 200
+    assert http.get("/v1/models", headers={"Origin": "http://127.0.0.1:8000"}).status_code == 200
+    rebound = http.get("/v1/models", headers={"Host": "attacker.example:8000"})  # DNS rebinding
+    assert rebound.status_code == 403 and "--api-key" in rebound.json()["error"]["message"]
+    cross_site = http.post("/v1/files", headers={"Origin": "https://attacker.example"},
+                           files={"file": ("x.jsonl", b"{}")}, data={"purpose": "fine-tune"})
+    assert cross_site.status_code == 403
+    # With keys the key is the guard, whatever the Host.
+    keyed = TestClient(create_app(settings=serve_settings, api_keys=["k"]), base_url="http://plait.internal")
+    assert keyed.get("/v1/models", headers={"Authorization": "Bearer k"}).status_code == 200
+
+
 def test_oversized_bodies_are_refused_with_413(serve_settings):
-    http = TestClient(create_app(settings=serve_settings, max_body_bytes=2_000))
+    http = TestClient(create_app(settings=serve_settings, max_body_bytes=2_000), base_url=LOCAL)
     big = {"model": "local:gemma-3-270m", "messages": [{"role": "user", "content": "x" * 5_000}]}
     reply = http.post("/v1/chat/completions", json=big)
     assert reply.status_code == 413 and "--max-body-bytes" in reply.json()["error"]["message"]
@@ -92,7 +121,7 @@ def test_oversized_bodies_are_refused_with_413(serve_settings):
 
 
 def test_rate_limit_answers_429_with_retry_after(serve_settings):
-    http = TestClient(create_app(settings=serve_settings, rate_limit_per_minute=2))
+    http = TestClient(create_app(settings=serve_settings, rate_limit_per_minute=2), base_url=LOCAL)
     assert [http.get("/v1/models").status_code for _ in range(2)] == [200, 200]
     refused = http.get("/v1/models")
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
@@ -239,3 +268,6 @@ def test_openai_compatible_reference_works_against_the_server(base_url, client):
     ask = [{"role": "user", "content": "What is 17 * 23? Use the calculator."}]
     relayed = client.chat.completions.create(model=ref, messages=ask, tools=[CALCULATOR], tool_choice="required")
     _check_call(relayed.choices[0].message.tool_calls[0])
+    # The upstream's refusal keeps its status: a 404 the client will not retry, not a 500.
+    with pytest.raises(openai.NotFoundError, match="upstream model server answered 404"):
+        client.chat.completions.create(model=f"openai-compatible:no-such-model@{base_url}", messages=ask)
