@@ -104,13 +104,20 @@ def _run_chunks(store: RunStore, run_id: int, tgt: Target, chunks: list[list[tup
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                # Store every chunk that succeeded before raising a failure (Ctrl-C in a target,
+                # say): a set has no order, and finished work must survive the interrupt.
+                failures = [f.exception() for f in finished if f.exception() is not None]
                 for future in finished:
+                    if future.exception() is not None:
+                        continue
                     rows, usage = future.result()
                     for row in rows:
                         store.add_item(run_id, row)
                     seen["prompts"] |= usage.prompts
                     seen["models"] |= usage.models
                     bar.advance(task, len(rows))
+                if failures:
+                    raise failures[0]
         finally:
             for future in pending:
                 future.cancel()
