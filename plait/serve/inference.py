@@ -32,6 +32,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 from langchain_core.tools import StructuredTool
 
+from plait.errors import PlaitError
 from plait.models import LlamaCppChat, resolve_model
 from plait.models.llamacpp import STRUCTURED_MIN_TOKENS, STRUCTURED_REPEAT_PENALTY
 from plait.models.refs import LOCAL_MODELS
@@ -109,6 +110,19 @@ async def retrieve_model(model_id: str, request: Request) -> dict[str, Any]:
                                      "code": "model_not_found"})
 
 
+def _offered(settings: Any, model: str) -> bool:
+    """Whether ``model`` is an entry of ``/v1/models``, without listing (and reading) every adapter."""
+    if model.startswith("lora:"):
+        from plait.finetune.store import adapter_dir
+        from plait.models.registry import ADAPTER_META
+
+        try:
+            return (adapter_dir(model.removeprefix("lora:"), settings) / ADAPTER_META).is_file()
+        except PlaitError:  # a name the store refuses (path characters, say) is not offered
+            return False
+    return model in {f"local:{name}" for name in LOCAL_MODELS} or model in settings.models
+
+
 async def _check_offered(request: Request, model: str) -> None:
     """With API keys (a server others reach), serve only what ``/v1/models`` lists.
 
@@ -118,8 +132,7 @@ async def _check_offered(request: Request, model: str) -> None:
     """
     if not request.app.state.api_keys:
         return
-    offered = {entry["id"] for entry in await anyio.to_thread.run_sync(_model_entries, request)}
-    if model not in offered:
+    if not _offered(request.app.state.settings, model):
         raise HTTPException(403, detail={
             "message": f"Model {model!r} is not offered by this server: with API keys set it serves only the "
                        "models GET /v1/models lists (base models, roles bound in plait.toml, adapters). "

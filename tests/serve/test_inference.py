@@ -82,6 +82,10 @@ def test_api_keys_are_required_when_configured(serve_settings, serve_running):
         with pytest.raises(openai.PermissionDeniedError, match="not offered by this server"):
             openai.OpenAI(base_url=base, api_key="s3cret", max_retries=0).chat.completions.create(
                 model="gguf:/etc/passwd", messages=[{"role": "user", "content": "hi"}])
+        for model in ("lora:no-such-adapter", "lora:../escape", "openai:gpt-4o-mini"):
+            with pytest.raises(openai.PermissionDeniedError):
+                openai.OpenAI(base_url=base, api_key="s3cret", max_retries=0).chat.completions.create(
+                    model=model, messages=[{"role": "user", "content": "hi"}])
 
 
 def test_a_path_prefix_does_not_bypass_the_api_key(serve_settings):
@@ -271,3 +275,17 @@ def test_openai_compatible_reference_works_against_the_server(base_url, client):
     # The upstream's refusal keeps its status: a 404 the client will not retry, not a 500.
     with pytest.raises(openai.NotFoundError, match="upstream model server answered 404"):
         client.chat.completions.create(model=f"openai-compatible:no-such-model@{base_url}", messages=ask)
+
+
+def test_a_keyed_server_offers_exactly_what_it_lists(tmp_path):
+    from plait.finetune.store import AdapterInfo, save_info
+    from plait.serve.inference import _offered
+
+    settings = Settings(home=tmp_path, tracing=False, models={"classifier": "local:gemma-3-270m"})
+    save_info(AdapterInfo(name="mine", method="lora", base="local:gemma-3-270m"), settings)
+    http = TestClient(create_app(settings=settings, api_keys=["k"]), base_url=LOCAL)
+    listed = {m["id"] for m in http.get("/v1/models", headers={"Authorization": "Bearer k"}).json()["data"]}
+    chat_models = listed - {m for m in listed if "MiniLM" in m}  # the embedding model is not a chat model
+    assert {"local:gemma-3-270m", "classifier", "lora:mine"} <= chat_models
+    assert all(_offered(settings, m) for m in chat_models)
+    assert not any(_offered(settings, m) for m in ("lora:other", "gguf:/tmp/x.gguf", "openai:gpt-4o"))
