@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.plait-installed
+# The edit loop: no model inference, no training, no browser.
+FAST   := not real and not train and not browser
 
-.PHONY: install browser demo test bench clean
+.PHONY: install browser demo lint test test-fast wheel-check bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +32,22 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: install browser
+# The layers contract in pyproject.toml: no module imports a layer above its own.
+lint: install
+	PY=$(abspath $(PY)) bash .ci/lint_layers
+
+# Everything: lint, the whole suite (real model, training, browser), then the wheel outside the checkout.
+test: install browser lint
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory wheel-check
+
+test-fast: install lint
+	$(PY) -m pytest -q -m "$(FAST)"
+
+# Builds the wheel, installs it into a fresh virtual environment outside the checkout and runs
+# `plait ask` and the support assistant from there (package data, no checkout paths).
+wheel-check: install
+	PY=$(abspath $(PY)) bash .ci/wheel_check
 
 bench: install
 	$(PY) benchmarks/local_llm.py
@@ -44,4 +60,4 @@ bench: install
 	$(PY) benchmarks/serve_load.py
 
 clean:
-	rm -rf $(VENV) .plait .pytest_cache
+	rm -rf $(VENV) .plait .pytest_cache build dist

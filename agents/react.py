@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,8 +31,8 @@ from langgraph.types import interrupt
 from plait.agents.prompts import NOT_APPROVED, PARSE_GIVE_UP, REACT, REACT_RETRY, STEP_LIMIT
 from plait.agents.protocol import describe_tools, parse_reply, protocol_schema, to_protocol
 from plait.errors import OutputParseError
-from plait.models import LlamaCppChat, resolve_model
-from plait.models.structured import _schema_grammar
+from plait.models import ModelSettings, capabilities, resolve_model
+from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
 from plait.prompts import Prompt
 
 Protocol = Literal["auto", "native", "json"]
@@ -56,7 +55,7 @@ def sqlite_checkpointer(path: str | Path) -> Any:
 def _native(llm: BaseChatModel, protocol: Protocol) -> bool:
     if protocol != "auto":
         return protocol == "native"
-    return not isinstance(llm, LlamaCppChat) and type(llm).bind_tools is not BaseChatModel.bind_tools
+    return capabilities(llm).native_tools
 
 
 class _Agent:
@@ -68,10 +67,11 @@ class _Agent:
         self.names = [t.name for t in tools]
         self.system = prompt.template.invoke({"tools": describe_tools(tools)}).to_messages()
         self.llm: Any = llm.bind_tools(self.tools) if native else llm
-        if isinstance(llm, LlamaCppChat) and not native:
+        if capabilities(llm).constrained and not native:
             # Only a valid tool call or a final answer can be generated: parse failures are impossible.
-            self.llm = llm.bind(grammar=_schema_grammar(json.dumps(protocol_schema(self.tools))),
-                                max_tokens=max(llm.max_tokens, 512), repeat_penalty=1.1)
+            budget = ModelSettings(max_tokens=max(llm.max_tokens, PROTOCOL_MIN_TOKENS))
+            self.llm = llm.constrained_output(protocol_schema(self.tools), schema_hint=False,
+                                              settings=FREE_TEXT.merged_with(budget))
 
     def __call__(self, state: AgentState) -> dict[str, Any]:
         steps = state.get("steps", 0)

@@ -27,11 +27,13 @@ from langchain_core.output_parsers import StrOutputParser
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
+from plait.agents.helpcentre import help_centre_store
 from plait.agents.prompts import (BLOCKED_REPLY, CANCEL_REPLY, FALLBACK_REPLY, HANDOFF_REPLY, ORDER_NEEDS_ID,
                                   ORDER_REPLY, ORDER_TRACKING, SUPPORT_CHAT, SUPPORT_EXAMPLES, SUPPORT_HANDOFF,
                                   SUPPORT_LABELS)
 from plait.chains import classifier, moderator, rag
 from plait.models import resolve_model
+from plait.models.settings import SHORT_REPLY
 from plait.prompts import as_node
 from plait.tools import order_tools
 
@@ -89,15 +91,19 @@ def _order_node(db: str | Path | None) -> Callable[[SupportState], dict[str, Any
 def support_assistant(*, collection: str = "helpcentre", store: Any = None, db: str | Path | None = None,
                       classifier_model: str | BaseChatModel | None = None, answerer: str | BaseChatModel | None = None,
                       responder: str | BaseChatModel | None = None, summarizer: str | BaseChatModel | None = None,
-                      k: int = 4, checkpointer: Any = None) -> Any:
-    """Build the compiled support graph. Models default to the roles of the same names."""
+                      k: int = 4, route_examples: int = 6, checkpointer: Any = None) -> Any:
+    """Build the compiled support graph. Models default to the roles of the same names.
+
+    ``k`` is the number of help-centre passages an answer rests on; ``route_examples`` the number
+    of most similar labelled messages the router is shown.
+    """
     check = moderator()
-    route_classifier = classifier(SUPPORT_LABELS, model=classifier_model, examples=SUPPORT_EXAMPLES, k=6,
+    route_classifier = classifier(SUPPORT_LABELS, model=classifier_model, examples=SUPPORT_EXAMPLES, k=route_examples,
                                   name="route")
     answer_from_kb = rag(collection, store=store, model=answerer, k=k)
-    chat = as_node(SUPPORT_CHAT.template | resolve_model(responder, role="responder", max_tokens=60)
+    chat = as_node(SUPPORT_CHAT.template | resolve_model(responder, role="responder", **SHORT_REPLY.options())
                    .bind(stop=["\n"]) | StrOutputParser(), name="chit_chat", prompt=SUPPORT_CHAT)
-    summarise = as_node(SUPPORT_HANDOFF.template | resolve_model(summarizer, role="summarizer", max_tokens=60)
+    summarise = as_node(SUPPORT_HANDOFF.template | resolve_model(summarizer, role="summarizer", **SHORT_REPLY.options())
                         .bind(stop=["\n"]) | StrOutputParser(), name="handoff", prompt=SUPPORT_HANDOFF)
 
     def moderate_input(state: SupportState) -> dict[str, Any]:
@@ -151,5 +157,5 @@ def support_assistant(*, collection: str = "helpcentre", store: Any = None, db: 
 
 
 def graph() -> Any:
-    """Entry point for ``langgraph.json`` (LangGraph's own tooling)."""
-    return support_assistant()
+    """Entry point for ``langgraph.json`` (LangGraph's own tooling): over the example help centre."""
+    return support_assistant(store=help_centre_store())

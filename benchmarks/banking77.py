@@ -11,9 +11,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-_BESIDE = Path(__file__).resolve().parents[1].parent / "shared/data/banking77"
-# Beside the checkout, or the workplace's shared folder for a clone made elsewhere; PLAIT_BANKING77 overrides.
-DATA = Path(os.environ.get("PLAIT_BANKING77", _BESIDE if _BESIDE.is_dir() else "/work/shared/data/banking77"))
+# The shared folder beside the checkout (CI clones with a copy of it beside); PLAIT_BANKING77 overrides.
+DATA = Path(os.environ.get("PLAIT_BANKING77") or Path(__file__).resolve().parents[1].parent / "shared/data/banking77")
 
 
 def load_rows(path: Path | None = None) -> list[tuple[str, str]]:

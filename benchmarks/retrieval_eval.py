@@ -1,8 +1,9 @@
 """Retrieval eval on the example help centre: recall@1 and recall@5 (goal recall@5 >= 0.9).
 
-Each question in examples/helpcentre_eval.jsonl names the one article that answers it; a hit
-counts when a chunk of that article is among the top k. Also compares plait's search with
-raw chromadb + sentence-transformers on the same collection (query time ratio).
+Each question in examples/helpcentre_eval.jsonl names the one article of the packaged example
+help centre (plait.agents' data/helpcentre) that answers it; a hit counts when a chunk of that
+article is among the top k. Also compares plait's search with raw chromadb +
+sentence-transformers on the same collection (query time ratio).
 
     .venv/bin/python benchmarks/retrieval_eval.py [--mmr]
 """
@@ -19,13 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write  # noqa: E402
 
+from plait.agents import example_help_centre  # noqa: E402
 from plait.retrieval import ingest, search, vector_store  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1] / "examples"
+EVAL_SET = Path(__file__).resolve().parents[1] / "examples" / "helpcentre_eval.jsonl"
 
 
 def load_eval() -> list[dict]:
-    return [json.loads(line) for line in (ROOT / "helpcentre_eval.jsonl").read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in EVAL_SET.read_text().splitlines() if line.strip()]
 
 
 def recall(store, questions: list[dict], k: int, mmr: bool) -> tuple[float, float, list[dict]]:
@@ -57,7 +59,7 @@ def main() -> None:
     questions = load_eval()
     with tempfile.TemporaryDirectory() as tmp:
         store = vector_store("helpcentre-eval", path=tmp)
-        report = ingest([ROOT / "helpcentre"], store=store)
+        report = ingest([example_help_centre()], store=store)
         search("warm up", store=store)
         started = time.perf_counter()
         r1, r5, misses = recall(store, questions, 5, args.mmr)

@@ -28,7 +28,7 @@ from plait.chains.classify import Classification, _Classify, _usage, input_text
 from plait.chains.examples import SimilarExamples
 from plait.chains.labels import LabelSet, as_pairs, label_set, match_label
 from plait.chains.prompts import BATCH_CLASSIFY, BATCH_SLOT, CLASSIFY
-from plait.models import LlamaCppChat, resolve_model
+from plait.models import resolve_model
 from plait.prompts import Prompt, as_node
 
 MAX_AUTO_BATCH = 16
@@ -97,7 +97,7 @@ class _BatchClassify:
         values = {"labels": single.labels.describe(), "examples": self._examples(texts), "texts": slots_text(texts)}
         messages = self.prompt.template.invoke(values).to_messages()
         options: dict[str, Any] = {}
-        if isinstance(single.llm, LlamaCppChat):
+        if single.caps.constrained:  # b slots, each decoded over the label set
             options = {"choices": list(single.labels.names), "slots": n}
         reply = single.llm.invoke(messages, config, **options)
         n_in, n_out = _usage(reply)
@@ -118,7 +118,7 @@ class _BatchClassify:
 
     def __call__(self, values: Sequence[Any], config: RunnableConfig) -> list[Classification]:
         texts = batch_texts(values, input_text)
-        if hasattr(self.single.llm, "classify_texts"):  # an embedding head classifies the texts themselves
+        if self.single.caps.classifies_text:  # an embedding head classifies the texts themselves
             return [self.single.from_head(text) for text in texts]
         return run_in_chunks(texts, self._size(len(texts), texts) if texts else 1, self.run_chunk, config)
 

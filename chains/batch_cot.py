@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -18,10 +18,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
 from plait.chains.batch import batch_texts, run_in_chunks, slots_text
-from plait.chains.cot import _GRAMMARS, Thought, _ChainOfThought, extract_answer
+from plait.chains.cot import _GRAMMARS, COT_STOP, Thought, _ChainOfThought, extract_answer
+from plait.chains.inputs import text_field
 from plait.chains.prompts import BATCH_COT, BATCH_COT_SLOT, COT, COT_EXAMPLES
-from plait.errors import EmptyInputError, OutputParseError
-from plait.models import LlamaCppChat, resolve_model
+from plait.errors import OutputParseError
+from plait.models import ModelSettings, resolve_model
+from plait.models.settings import FREE_TEXT
 from plait.prompts import Prompt, as_node
 
 _SLOT_START = re.compile(r"^\s*(\d+)[.)]\s*", re.M)
@@ -49,16 +51,16 @@ def slots_grammar(n: int, answer_type: type) -> str:
 
 
 def _question(value: Any) -> str:
-    question = value.get("question") if isinstance(value, Mapping) else value
-    if not isinstance(question, str) or not question.strip():
-        raise EmptyInputError("Every question in the batch must be non-empty text.")
-    return question
+    return text_field(value, "question", empty="Every question in the batch must be non-empty text.")
 
 
 class _BatchCoT:
     def __init__(self, single: _ChainOfThought, prompt: Prompt, examples: Sequence[tuple[str, str, str]],
                  batch_size: int, max_tokens_per_item: int) -> None:
         self.single, self.prompt, self.batch_size, self.max_tokens = single, prompt, batch_size, max_tokens_per_item
+        self.settings = ModelSettings(stop=COT_STOP)
+        if single.caps.constrained:  # reasoning lines are free text under the grammar: keep them from looping
+            self.settings = self.settings.merged_with(FREE_TEXT)
         self.shots: list[BaseMessage] = []
         if examples:
             self.shots = [HumanMessage(slots_text([q for q, _, _ in examples])),
@@ -67,10 +69,10 @@ class _BatchCoT:
     def run_chunk(self, questions: list[str], config: RunnableConfig | None) -> list[Thought]:
         single, n = self.single, len(questions)
         messages = self.prompt.template.invoke({"examples": self.shots, "questions": slots_text(questions)}).to_messages()
-        options: dict[str, Any] = {"stop": ["\nQuestion:"]}
-        if isinstance(single.llm, LlamaCppChat):
-            options.update(grammar=slots_grammar(n, single.answer_type), max_tokens=self.max_tokens * n,
-                           repeat_penalty=1.1)
+        options: dict[str, Any] = self.settings.options()
+        if single.caps.constrained:
+            budget = ModelSettings(max_tokens=self.max_tokens * n)
+            options = {**self.settings.merged_with(budget).options(), "grammar": slots_grammar(n, single.answer_type)}
         reply = single.llm.invoke(messages, config, **options)
         usage = reply.usage_metadata or {}
         share_in, share_out = usage.get("input_tokens", 0) / n, usage.get("output_tokens", 0) / n

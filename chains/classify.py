@@ -28,8 +28,9 @@ from pydantic import BaseModel
 from plait.chains.examples import SimilarExamples
 from plait.chains.labels import LabelSet, as_pairs, label_set, match_label
 from plait.chains.prompts import CLASSIFY, CLASSIFY_EXAMPLE, CLASSIFY_RETRY
-from plait.errors import EmptyInputError, OutputParseError
-from plait.models import LlamaCppChat, resolve_model
+from plait.chains.inputs import text_field
+from plait.errors import OutputParseError
+from plait.models import capabilities, resolve_model
 from plait.prompts import Prompt, as_node
 
 
@@ -51,12 +52,9 @@ class Classification(BaseModel):
 
 def input_text(value: Any) -> str:
     """Accept a string or a ``{"text": ...}`` mapping; refuse empty text."""
-    text = value.get("text") if isinstance(value, Mapping) else value
-    if not isinstance(text, str):
-        raise TypeError(f"Classification input must be a string or {{'text': str}}, got {type(value).__name__}.")
-    if not text.strip():
-        raise EmptyInputError("Cannot classify empty text; drop empty rows or fill them in first.")
-    return text
+    wrong_type = f"Classification input must be a string or {{'text': str}}, got {type(value).__name__}."
+    return text_field(value, "text", empty="Cannot classify empty text; drop empty rows or fill them in first.",
+                      wrong_type=wrong_type)
 
 
 def example_messages(pairs: Sequence[tuple[str, str]]) -> list[BaseMessage]:
@@ -85,7 +83,7 @@ class _Classify:
     def __init__(self, labels: LabelSet, llm: BaseChatModel, prompt: Prompt, pool: list[tuple[str, str]],
                  selector: SimilarExamples | None, retries: int) -> None:
         self.labels, self.llm, self.prompt, self.retries = labels, llm, prompt, retries
-        self.pool, self.selector = pool, selector
+        self.pool, self.selector, self.caps = pool, selector, capabilities(llm)
 
     def messages(self, text: str, shots: Sequence[tuple[str, str]] | None = None) -> list[BaseMessage]:
         if shots is None:
@@ -95,7 +93,7 @@ class _Classify:
 
     def __call__(self, value: Any, config: RunnableConfig) -> Classification:
         text = input_text(value)
-        if hasattr(self.llm, "classify_texts"):  # an embedding head: no prompt, it reads the text itself
+        if self.caps.classifies_text:  # an embedding head: no prompt, it reads the text itself
             return self.from_head(text)
         return self.classify(text, self.messages(text), config)
 
@@ -107,7 +105,7 @@ class _Classify:
         return self._result(text, label, confidence, 0, 0)
 
     def classify(self, text: str, messages: list[BaseMessage], config: RunnableConfig | None) -> Classification:
-        if isinstance(self.llm, LlamaCppChat):
+        if self.caps.constrained:  # decoded over the label set: always valid, with a confidence
             reply = self.llm.invoke(messages, config, choices=list(self.labels.names))
             return self._result(text, reply.content, reply.response_metadata.get("confidence"), *_usage(reply))
         spent_in = spent_out = 0
@@ -162,7 +160,7 @@ def classifier(labels: Sequence[str] | type[Enum] | Mapping[str, Sequence[str]] 
         prompt, pool, k = Prompt(task.get("prompt_name", "adapter"), ChatPromptTemplate.from_messages(
             [tuple(m) for m in task["prompt"]])), [], None
     selector = SimilarExamples(pool, k=k, embeddings=embeddings) if k else None
-    if not isinstance(llm, LlamaCppChat) and "logprobs" in type(llm).model_fields:
+    if capabilities(llm).logprobs:
         llm = llm.bind(logprobs=True)  # OpenAI-style backends: confidence from token log-probabilities
     step = _Classify(labelset, llm, prompt, pool, selector, retries)
     return as_node(RunnableLambda(step, name=name), name=name, prompt=prompt)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -24,9 +24,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from pydantic import BaseModel
 
+from plait.chains.inputs import text_field
 from plait.chains.prompts import COT, COT_EXAMPLE_ANSWER, COT_EXAMPLE_QUESTION, COT_EXAMPLES
-from plait.errors import EmptyInputError, OutputParseError
-from plait.models import LlamaCppChat, resolve_model
+from plait.errors import OutputParseError
+from plait.models import ModelSettings, capabilities, resolve_model
+from plait.models.settings import FREE_TEXT
 from plait.prompts import Prompt, as_node
 
 # Markers after which the rest of the line is the answer; the last one that converts wins.
@@ -36,6 +38,8 @@ _ANSWER_MARKERS = (
     re.compile(r"^####\s*", re.M),
     re.compile(r"\\boxed\{(?=[^}]*\})"),
 )
+COT_STOP = ("\nQuestion:",)
+"""Where the model starts a next few-shot question of its own: the answer has ended."""
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _GRAMMARS = {
     int: 'root ::= reasoning "\\nAnswer: " "-"? [0-9]{1,12}\nreasoning ::= [^\\n]{1,600}',
@@ -101,25 +105,24 @@ class _ChainOfThought:
     def __init__(self, llm: BaseChatModel, prompt: Prompt, examples: Sequence[tuple[str, str, str]],
                  answer_type: type, samples: int, temperature: float, max_tokens: int) -> None:
         self.llm, self.prompt, self.answer_type = llm, prompt, answer_type
-        self.samples, self.temperature, self.max_tokens = samples, temperature, max_tokens
+        self.samples, self.caps = samples, capabilities(llm)
+        self.settings = ModelSettings(stop=COT_STOP, temperature=temperature if samples > 1 else None)
+        if self.caps.constrained:  # reasoning is free text under the grammar: keep it from looping
+            self.settings = self.settings.merged_with(FREE_TEXT).merged_with(ModelSettings(max_tokens=max_tokens))
         self.shots: list[BaseMessage] = []
         for question, reasoning, answer in examples:
             self.shots += [HumanMessage(COT_EXAMPLE_QUESTION.format(question=question)),
                            AIMessage(COT_EXAMPLE_ANSWER.format(reasoning=reasoning, answer=answer))]
 
     def _options(self, seed: int) -> dict[str, Any]:
-        options: dict[str, Any] = {"stop": ["\nQuestion:"]}
-        if self.samples > 1:
-            options["temperature"] = self.temperature
-        if isinstance(self.llm, LlamaCppChat):
-            options.update(grammar=_GRAMMARS.get(self.answer_type, _GRAMMARS[str]), seed=seed,
-                           max_tokens=self.max_tokens, repeat_penalty=1.1)
-        return options
+        if not self.caps.constrained:
+            return self.settings.options()
+        grammar = _GRAMMARS.get(self.answer_type, _GRAMMARS[str])
+        return {**self.settings.merged_with(ModelSettings(seed=seed)).options(), "grammar": grammar}
 
     def __call__(self, value: Any, config: RunnableConfig) -> Thought:
-        question = value.get("question") if isinstance(value, Mapping) else value
-        if not isinstance(question, str) or not question.strip():
-            raise EmptyInputError("Chain-of-thought needs a non-empty question (a string or {'question': ...}).")
+        question = text_field(value, "question",
+                              empty="Chain-of-thought needs a non-empty question (a string or {'question': ...}).")
         messages = self.prompt.template.invoke({"examples": self.shots, "question": question}).to_messages()
         answers: list[tuple[str, Any]] = []
         n_in = n_out = 0

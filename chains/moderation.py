@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +30,7 @@ from plait.chains.prompts import MODERATION_JUDGE
 from plait.errors import MissingAPIKeyError, PlaitError
 from plait.models import resolve_model
 from plait.prompts import Prompt, as_node
+from plait.records import read_records
 
 Decision = Literal["allow", "flag", "block"]
 _RANK = {"allow": 0, "flag": 1, "block": 2}
@@ -63,12 +63,11 @@ def _trained_classifier(path: str) -> tuple[Any, list[str]]:
     from plait.retrieval.embeddings import local_embeddings
 
     rows = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            row = json.loads(line)
-            rows.append((row["text"], row["label"]))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise PlaitError(f"{path}:{number}: moderation data must be {{'text', 'label'}} JSON lines ({exc}).") from exc
+    for number, row in read_records(path, format="jsonl"):
+        if "text" not in row or "label" not in row:
+            raise PlaitError(f"{path}:{number}: moderation data must be {{'text', 'label'}} JSON lines; this row has "
+                             f"{sorted(row)}.")
+        rows.append((row["text"], row["label"]))
     vectors = local_embeddings().encode([text for text, _ in rows])
     model = LogisticRegression(max_iter=2000, C=4.0, class_weight="balanced")
     model.fit(vectors, [label for _, label in rows])

@@ -12,21 +12,22 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from pydantic import BaseModel
 
+from plait.chains.inputs import text_field
 from plait.chains.prompts import DONT_KNOW, RAG, RAG_PASSAGE
-from plait.errors import EmptyInputError
-from plait.models import resolve_model
+from plait.models import ModelSettings, resolve_model
 from plait.prompts import Prompt, as_node
 from plait.retrieval import Hit, search, vector_store
 
 DEFAULT_THRESHOLD = 0.35
 """Cosine relevance below which a passage does not count (MiniLM: unrelated text scores ~0-0.3)."""
+RAG_STOP = ("\n\n", "\n[")
+"""The answer is one paragraph: a blank line or a new numbered passage ends it."""
 
 
 class Source(BaseModel):
@@ -74,17 +75,17 @@ class _Rag:
     def __init__(self, store: Any, llm: BaseChatModel, prompt: Prompt, k: int, threshold: float, mmr: bool,
                  max_tokens: int) -> None:
         self.store, self.llm, self.prompt = store, llm, prompt
-        self.k, self.threshold, self.mmr, self.max_tokens = k, threshold, mmr, max_tokens
+        self.k, self.threshold, self.mmr = k, threshold, mmr
+        self.settings = ModelSettings(max_tokens=max_tokens, stop=RAG_STOP)
 
     def __call__(self, value: Any, config: RunnableConfig) -> RagAnswer:
-        question = value.get("question") if isinstance(value, Mapping) else value
-        if not isinstance(question, str) or not question.strip():
-            raise EmptyInputError("RAG needs a non-empty question (a string or {'question': ...}).")
+        question = text_field(value, "question",
+                              empty="RAG needs a non-empty question (a string or {'question': ...}).")
         hits = search(question, store=self.store, k=self.k, threshold=self.threshold, mmr=self.mmr)
         if not hits:
             return RagAnswer(question=question, answer=DONT_KNOW, sources=[], knew=False)
         messages = self.prompt.template.invoke({"context": context_text(hits), "question": question}).to_messages()
-        reply = self.llm.invoke(messages, config, max_tokens=self.max_tokens, stop=["\n\n", "\n["])
+        reply = self.llm.invoke(messages, config, **self.settings.options())
         text = str(reply.content).strip()
         cited = citations(text, len(hits))
         usage = reply.usage_metadata or {}

@@ -7,7 +7,8 @@ running it read-only; a failure is re-asked once with the error.
 
 Example:
     >>> from plait.chains import nl_to_sql
-    >>> ask_db = nl_to_sql("examples/shop.db")  # doctest: +SKIP
+    >>> from plait.tools import shop_database
+    >>> ask_db = nl_to_sql(shop_database())  # the example shop, built in .plait/  # doctest: +SKIP
     >>> ask_db.invoke("Which orders has ada@example.com placed?").rows  # doctest: +SKIP
 """
 
@@ -25,9 +26,10 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.tools import ToolException
 from pydantic import BaseModel
 
+from plait.chains.inputs import text_field
 from plait.chains.prompts import NL_SQL
-from plait.errors import EmptyInputError
-from plait.models import LlamaCppChat, resolve_model
+from plait.models import ModelSettings, capabilities, resolve_model
+from plait.models.settings import SQL_MAX_TOKENS
 from plait.prompts import Prompt, as_node
 from plait.tools.sql import connect_read_only, run_select, schema_text
 
@@ -75,14 +77,14 @@ class _NlSql:
     def __init__(self, path: Path, llm: BaseChatModel, prompt: Prompt, retries: int) -> None:
         self.path, self.llm, self.prompt, self.retries = path, llm, prompt, retries
         self.schema = schema_text(path)
-        self.options: dict[str, Any] = {"stop": ["\n"]}
-        if isinstance(llm, LlamaCppChat):
-            self.options.update(grammar=schema_grammar(table_columns(path)), max_tokens=120)
+        settings = ModelSettings(stop=("\n",))
+        self.options: dict[str, Any] = settings.options()
+        if capabilities(llm).constrained:  # only SELECTs over real tables and columns can be generated
+            budget = ModelSettings(max_tokens=SQL_MAX_TOKENS)
+            self.options = {**settings.merged_with(budget).options(), "grammar": schema_grammar(table_columns(path))}
 
     def __call__(self, value: Any, config: RunnableConfig) -> SqlAnswer:
-        question = value.get("question") if isinstance(value, dict) else value
-        if not isinstance(question, str) or not question.strip():
-            raise EmptyInputError("nl_to_sql needs a non-empty question.")
+        question = text_field(value, "question", empty="nl_to_sql needs a non-empty question.")
         messages = self.prompt.template.invoke({"schema": self.schema, "question": question}).to_messages()
         sql, error = "", None
         for _attempt in range(self.retries + 1):

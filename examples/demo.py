@@ -1,23 +1,22 @@
 """plait demo: the customer-service assistant on the packaged local model, offline.
 
-Ingests the example help centre (only what changed), then runs the assistant on scripted
-customer messages that cover every route, printing route, tool calls, answer, sources, tokens
-and seconds per node. Run with `make demo`; every model call is traced to .plait/traces.db.
+Fills the ``helpcentre`` collection from the packaged example help centre when it is empty (the
+first run), then runs the assistant on scripted customer messages that cover every route,
+printing route, tool calls, answer, sources, tokens and seconds per node. Run with `make demo`;
+every model call is traced to .plait/traces.db.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from plait.agents import help_centre_store
 from plait.agents.support import support_assistant
-from plait.retrieval import ingest, vector_store
 from plait.tracing import TokenCounter
 
-HELPCENTRE = Path(__file__).parent / "helpcentre"
 MESSAGES = [
     "Hi there!",
     "Where is my order A1002?",
@@ -34,8 +33,10 @@ MESSAGES = [
 def main() -> None:
     console = Console()
     started = time.perf_counter()
-    store = vector_store("helpcentre")
-    console.print(f"[bold]help centre[/]: {ingest([HELPCENTRE], store=store).summary()}")
+    store = help_centre_store()
+    chunks = len(store.get(include=[])["ids"])
+    console.print(f"[bold]help centre[/]: {chunks} chunks in the 'helpcentre' collection "
+                  "(filled from the packaged example articles when empty)")
     assistant = support_assistant(store=store)
     for message in MESSAGES:
         counter = TokenCounter()

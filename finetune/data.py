@@ -23,6 +23,7 @@ from typing import Any
 
 from plait.errors import PlaitError
 from plait.prompts import Prompt, prompt
+from plait.records import Record, RecordError, parse_jsonl, read_records
 
 ROLES = ("system", "user", "assistant")
 CLASSIFY_FT = prompt("classify_ft", [
@@ -82,11 +83,7 @@ def read_examples(path: str | Path, *, max_tokens: int | None = None,
     example whose last message is not the assistant's, or one over ``max_tokens``.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"Cannot read {path}: {exc}. Pass a UTF-8 JSONL file.") from exc
-    return parse_examples(text, source=str(path), max_tokens=max_tokens, count_tokens=count_tokens)
+    return _checked(read_records(path, format="jsonl"), str(path), max_tokens, count_tokens)
 
 
 def parse_examples(text: str, *, source: str, max_tokens: int | None = None,
@@ -97,22 +94,24 @@ def parse_examples(text: str, *, source: str, max_tokens: int | None = None,
         >>> parse_examples('{"prompt": "hi", "completion": "hello"}', source="upload.jsonl")[0]["messages"][1]
         {'role': 'assistant', 'content': 'hello'}
     """
+    return _checked(parse_jsonl(text, source=source), source, max_tokens, count_tokens)
+
+
+def _checked(records: Iterable[Record], source: str, max_tokens: int | None,
+             count_tokens: Callable[[str], int] | None) -> list[dict[str, Any]]:
     examples = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{source}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
-        example = validate_example(row, where)
-        if max_tokens and count_tokens:
-            n = count_tokens(render_text(example))
-            if n > max_tokens:
-                raise DataError(f"{where}: example is {n} tokens, over the limit of {max_tokens}; shorten it, drop "
-                                "it, or raise --max-tokens.")
-        examples.append(example)
+    try:
+        for number, row in records:  # read lazily: the first bad line is reported, whatever is wrong with it
+            where = f"{source}:{number}"
+            example = validate_example(row, where)
+            if max_tokens and count_tokens:
+                n = count_tokens(render_text(example))
+                if n > max_tokens:
+                    raise DataError(f"{where}: example is {n} tokens, over the limit of {max_tokens}; shorten it, "
+                                    "drop it, or raise --max-tokens.")
+            examples.append(example)
+    except RecordError as exc:
+        raise DataError(str(exc)) from exc
     if not examples:
         raise DataError(f"{source} holds no examples; write one JSON example per line.")
     return examples

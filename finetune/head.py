@@ -32,6 +32,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from plait.errors import PlaitError
 from plait.finetune.store import AdapterInfo, adapter_dir, load_info, save_info
+from plait.models.capability import Capabilities
 from plait.retrieval.embeddings import SentenceTransformerEmbeddings, packaged_model_path
 
 HEAD_FILE = "head.npz"
@@ -241,6 +242,10 @@ class HeadChat(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_ref": self.model_ref}
+
+    def plait_capabilities(self) -> Capabilities:
+        """It labels texts itself; it neither generates nor calls tools."""
+        return Capabilities(classifies_text=True)
 
     def classify_texts(self, texts: list[str]) -> list[tuple[str, float]]:
         """(label, probability) for each text."""

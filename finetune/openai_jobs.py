@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 
 from plait.errors import MissingAPIKeyError, PlaitError
 from plait.finetune.data import DataError
+from plait.records import RecordError, parse_jsonl
 
 KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
@@ -248,21 +248,20 @@ def _read_bytes(path: Path) -> bytes:
 
 def _count_examples(content: bytes, path: Path) -> int:
     try:
-        lines = content.decode("utf-8").splitlines()
+        text = content.decode("utf-8")  # strict: these bytes are uploaded as they are
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8.") from exc
-    for number, line in enumerate(lines, 1):
-        where = f"{path}:{number}"
-        if not line.strip():
-            raise DataError(f"{where}: empty line; every line must hold one JSON example. Remove it.")
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
-        _check_example(row, where)
-    if not lines:
+    count = 0
+    try:
+        # Blank lines are errors, not skipped: the file is uploaded exactly as it is.
+        for number, row in parse_jsonl(text, source=str(path), skip_blank=False):
+            _check_example(row, f"{path}:{number}")
+            count += 1
+    except RecordError as exc:
+        raise DataError(str(exc)) from exc
+    if not count:
         raise DataError(f"{path} holds no examples; write one chat example per line.")
-    return len(lines)
+    return count
 
 
 def _check_example(row: object, where: str) -> None:

@@ -3,7 +3,7 @@
 Example:
     >>> from plait.retrieval import ingest, search, vector_store
     >>> store = vector_store("helpcentre")
-    >>> ingest(["examples/helpcentre"], store=store).summary()  # doctest: +SKIP
+    >>> ingest(["docs/helpcentre"], store=store).summary()  # your folder of articles  # doctest: +SKIP
     >>> search("refund time", store=store, k=3, threshold=0.3)  # doctest: +SKIP
 """
 

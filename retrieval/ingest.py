@@ -6,7 +6,7 @@ chunks of files that no longer exist. Unreadable files are reported and skipped.
 
 Example:
     >>> from plait.retrieval import ingest, vector_store
-    >>> report = ingest(["examples/helpcentre"], store=vector_store("helpcentre"))  # doctest: +SKIP
+    >>> report = ingest(["docs/helpcentre"], store=vector_store("helpcentre"))  # doctest: +SKIP
     >>> report.chunks_added  # doctest: +SKIP
     112
 """

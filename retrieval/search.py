@@ -1,5 +1,9 @@
 """Retrieval: similarity or MMR over a Chroma collection, with metadata filters and a relevance threshold.
 
+The search is langchain-chroma's (``similarity_search_with_score``, and its
+``maximal_marginal_relevance`` for MMR) on a store from :func:`plait.retrieval.vector_store`,
+whose collections use cosine distance: a hit's relevance is 1 - distance, its cosine similarity.
+
 Example:
     >>> from plait.retrieval import search, vector_store
     >>> hits = search("how long do refunds take", store=vector_store("helpcentre"), k=3)  # doctest: +SKIP
@@ -13,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from langchain_chroma.vectorstores import maximal_marginal_relevance
+from langchain_core.documents import Document
 
 
 @dataclass(frozen=True)
@@ -28,40 +34,41 @@ class Hit:
     metadata: dict[str, Any]
 
 
-def _mmr(query: np.ndarray, vectors: np.ndarray, k: int, diversity: float) -> list[int]:
-    """Maximal marginal relevance: relevant to the query, unlike what is already chosen."""
-    relevance = vectors @ query
-    chosen: list[int] = []
-    while len(chosen) < min(k, len(vectors)):
-        redundancy = (vectors @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(vectors))
-        scores = (1 - diversity) * relevance - diversity * redundancy
-        scores[chosen] = -np.inf
-        chosen.append(int(np.argmax(scores)))
-    return chosen
-
-
 def search(query: str, *, store: Any, k: int = 4, mmr: bool = False, fetch_k: int = 20, diversity: float = 0.3,
            filter: dict[str, Any] | None = None, threshold: float | None = None) -> list[Hit]:
     """Return up to ``k`` chunks for ``query``, best first; below ``threshold`` nothing is returned.
 
     ``filter`` is a Chroma ``where`` clause on metadata, e.g. ``{"title": "Refund timing"}``.
+    With ``mmr``, the ``fetch_k`` closest chunks over the threshold are re-ranked by maximal
+    marginal relevance (``diversity`` 0 = by relevance only, 1 = as unlike each other as possible).
+
+    Example:
+        >>> search("refund time", store=store, k=2, mmr=True, threshold=0.35)  # doctest: +SKIP
+        [Hit(text='Refunds reach your account ...', score=0.71, ...), Hit(...)]
     """
     if not query.strip():
         return []
-    embedding = np.asarray(store.embeddings.embed_query(query), dtype=np.float32)
-    found = store._collection.query(query_embeddings=[embedding.tolist()], n_results=max(k, fetch_k if mmr else k),
-                                    where=filter or None, include=["documents", "metadatas", "distances", "embeddings"])
-    if not found["ids"] or not found["ids"][0]:
-        return []
-    scores = [1.0 - d for d in found["distances"][0]]  # cosine space: distance = 1 - similarity
-    keep = [i for i, s in enumerate(scores) if threshold is None or s >= threshold]
-    if mmr and keep:
-        vectors = np.asarray(found["embeddings"][0], dtype=np.float32)[keep]
-        keep = [keep[i] for i in _mmr(embedding, vectors, k, diversity)]
-    hits = []
-    for i in keep[:k]:
-        meta = found["metadatas"][0][i] or {}
-        hits.append(Hit(text=found["documents"][0][i], score=round(scores[i], 4), source=meta.get("source", ""),
-                        title=meta.get("title", ""), section=meta.get("section", ""),
-                        chunk_index=int(meta.get("chunk_index", 0)), metadata=dict(meta)))
-    return hits
+    # Distances, not similarity_search_with_relevance_scores(): that one warns (with every document
+    # in the message) whenever a cosine similarity falls below 0, as unrelated text may, and its
+    # score_threshold logs a warning each time nothing passes, which RAG's "not in the documents" meets.
+    found = [(doc, 1.0 - distance) for doc, distance in
+             store.similarity_search_with_score(query, k=max(k, fetch_k) if mmr else k, filter=filter or None)]
+    found = [(doc, score) for doc, score in found if threshold is None or score >= threshold]
+    if mmr and found:
+        found = [found[i] for i in _mmr_order(query, [doc for doc, _ in found], store, k, diversity)]
+    return [_hit(doc, score) for doc, score in found[:k]]
+
+
+def _mmr_order(query: str, docs: list[Document], store: Any, k: int, diversity: float) -> list[int]:
+    """Indices of ``docs`` in maximal-marginal-relevance order: relevant, and unlike those chosen before."""
+    stored = store.get(ids=[doc.id for doc in docs], include=["embeddings"])
+    vectors = dict(zip(stored["ids"], stored["embeddings"]))
+    return maximal_marginal_relevance(np.asarray(store.embeddings.embed_query(query), dtype=np.float32),
+                                      [vectors[doc.id] for doc in docs], lambda_mult=1 - diversity, k=k)
+
+
+def _hit(doc: Document, score: float) -> Hit:
+    meta = doc.metadata
+    return Hit(text=doc.page_content, score=round(score, 4), source=meta.get("source", ""),
+               title=meta.get("title", ""), section=meta.get("section", ""),
+               chunk_index=int(meta.get("chunk_index", 0)), metadata=dict(meta))

@@ -1,13 +1,19 @@
-"""The example shop's order tools, over the SQLite database built from ``examples/shop.sql``.
+"""The example shop's order tools, over the SQLite database built from the packaged ``data/shop.sql``.
 
 ``cancel_order`` changes data, so it is marked sensitive: agents pause for a person's approval
 before running it.
+
+Example:
+    >>> from plait.tools import order_tools
+    >>> lookup, by_customer, cancel = order_tools()  # builds <home>/shop.db if needed  # doctest: +SKIP
+    >>> lookup.invoke({"order_id": "A1002"})  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from importlib import resources
 from pathlib import Path
 
 from langchain_core.tools import BaseTool, ToolException, tool
@@ -15,20 +21,39 @@ from langchain_core.tools import BaseTool, ToolException, tool
 from plait.config import load_settings
 from plait.tools.sql import run_select
 
-SHOP_SQL = Path(__file__).resolve().parents[1] / "examples" / "shop.sql"
+SHOP_SQL = "data/shop.sql"
+"""The example shop's schema and rows, package data of ``plait.tools`` (so a wheel install has it too)."""
 
 
-def shop_database(path: str | Path | None = None, *, sql: Path = SHOP_SQL) -> Path:
-    """Return the shop database, building it from ``examples/shop.sql`` if it does not exist."""
+def _shop_script(sql: str | Path | None) -> str:
+    if sql is not None:
+        if not Path(sql).is_file():
+            raise ToolException(f"no SQL file at {sql} to build the shop database from: pass an existing file, "
+                                "or leave sql out to use the packaged example shop")
+        return Path(sql).read_text(encoding="utf-8")
+    try:
+        return resources.files("plait.tools").joinpath(SHOP_SQL).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:  # a broken install: the wheel ships plait/tools/data/shop.sql
+        raise ToolException(f"plait.tools has no {SHOP_SQL}: reinstall plait, or pass sql=PATH to build the "
+                            "shop from your own file") from exc
+
+
+def shop_database(path: str | Path | None = None, *, sql: str | Path | None = None) -> Path:
+    """Return the shop database at ``path`` (default ``<home>/shop.db``), building it if it does not exist.
+
+    It is built from ``sql`` when given, else from the packaged example shop (``plait.tools``' ``data/shop.sql``).
+
+    Example:
+        >>> db = shop_database("/tmp/shop.db")  # doctest: +SKIP
+    """
     target = Path(path) if path else load_settings().home / "shop.db"
     if not target.exists():
-        if not sql.is_file():
-            raise ToolException(f"no shop database at {target} and no {sql} to build it from")
+        script = _shop_script(sql)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".partial")
         partial.unlink(missing_ok=True)
         with sqlite3.connect(partial) as conn:
-            conn.executescript(sql.read_text(encoding="utf-8"))
+            conn.executescript(script)
         partial.replace(target)
     return target
 

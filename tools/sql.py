@@ -4,7 +4,8 @@ Safety is layered: the connection is opened read-only, an authorizer denies ever
 reading, and the text must be a single SELECT (or WITH ... SELECT).
 
 Example:
-    >>> run_select("examples/shop.db", "SELECT id, status FROM orders WHERE id = ?", ["A1001"])  # doctest: +SKIP
+    >>> from plait.tools import shop_database
+    >>> run_select(shop_database(), "SELECT id, status FROM orders WHERE id = ?", ["A1001"])  # doctest: +SKIP
 """
 
 from __future__ import annotations

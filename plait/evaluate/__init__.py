@@ -17,10 +17,10 @@ from plait.evaluate.metrics import METRICS, Metric, classification_report, groun
 from plait.evaluate.report import confusion_png, html_report
 from plait.evaluate.runner import default_store, evaluate, finish
 from plait.evaluate.store import RunNotFound, RunStore
-from plait.evaluate.targets import Target, load_prompt, target
+from plait.evaluate.targets import Target, TargetRequest, load_prompt, runnable_target, single_input, target
 from plait.evaluate.types import Case, Item
 
 __all__ = ["METRICS", "Case", "Dataset", "DatasetError", "Item", "Metric", "RunNotFound", "RunStore", "Target",
            "classification_report", "compare", "confusion_png", "default_store", "evaluate", "finish", "grounding",
-           "html_report", "judge", "load_dataset", "load_prompt", "metric", "metric_from", "sample", "split",
-           "target"]
+           "html_report", "judge", "load_dataset", "load_prompt", "metric", "metric_from", "runnable_target", "sample",
+           "single_input", "split", "target", "TargetRequest"]

@@ -1,4 +1,4 @@
-"""Evaluation datasets from CSV or JSONL: input fields, an expected output, optional metadata.
+"""Evaluation datasets from CSV, JSONL or JSON: input fields, an expected output, optional metadata.
 
 Example:
     >>> from plait.evaluate import load_dataset, split  # doctest: +SKIP
@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import random
@@ -20,6 +19,7 @@ from typing import Any
 
 from plait.errors import PlaitError
 from plait.evaluate.types import Item
+from plait.records import Record, RecordError, read_records
 
 EXPECTED_NAMES = ("expected", "label", "answer", "output", "target")
 """Columns taken as the expected output, in this order, when ``expected`` is not given."""
@@ -58,7 +58,7 @@ class Dataset:
 
 def load_dataset(path: str | Path, *, inputs: Sequence[str] | None = None, expected: str | None = None,
                  id_field: str = "id") -> Dataset:
-    """Read a CSV (header row) or JSONL file into a :class:`Dataset`.
+    """Read a CSV (header row), JSONL or JSON (array of objects) file into a :class:`Dataset`.
 
     ``inputs`` are the input fields (default: every field but the expected and id ones,
     and ``metadata``); ``expected`` defaults to the first of ``expected``, ``label``,
@@ -69,7 +69,7 @@ def load_dataset(path: str | Path, *, inputs: Sequence[str] | None = None, expec
     """
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"No dataset at {path}. Pass a .csv (with a header row) or .jsonl file.")
+        raise DatasetError(f"No dataset at {path}. Pass a .csv (with a header row), .jsonl or .json file.")
     rows = _read_rows(path)
     if not rows:
         raise DatasetError(f"{path} holds no rows.")
@@ -95,32 +95,11 @@ def load_dataset(path: str | Path, *, inputs: Sequence[str] | None = None, expec
     return Dataset(tuple(items), str(path))
 
 
-def _read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def _read_rows(path: Path) -> list[Record]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"Cannot read {path}: {exc}. Datasets must be UTF-8 text.") from exc
-    if path.suffix == ".jsonl":
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno}). "
-                                   "Each line must be one JSON object.") from exc
-            if not isinstance(row, dict):
-                raise DatasetError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}.")
-            rows.append((number, row))
-        return rows
-    if path.suffix != ".csv":
-        raise DatasetError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .jsonl.")
-    try:
-        reader = csv.DictReader(text.splitlines())
-        return [(reader.line_num, dict(row)) for row in reader]
-    except csv.Error as exc:
-        raise DatasetError(f"{path}: malformed CSV ({exc}).") from exc
+        return list(read_records(path))
+    except RecordError as exc:
+        raise DatasetError(str(exc)) from exc
 
 
 def _content_id(inputs: dict[str, Any], line: int) -> str:

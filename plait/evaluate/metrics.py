@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from plait.errors import PlaitError
 from plait.evaluate.types import Case
+from plait.plugins import lookup, names, register_metric
 from plait.prompts import Prompt, as_node, prompt
 
 
@@ -229,11 +230,14 @@ def classification_report(gold: Sequence[str], predicted: Sequence[str | None]) 
     """Return accuracy, macro F1 (over gold labels), per-label P/R/F1/support and a confusion matrix.
 
     ``confusion[i][j]`` counts items with gold label ``labels[i]`` predicted as ``labels[j]``.
+    Computed by scikit-learn; a label never predicted has precision 0 (``zero_division=0``).
 
     Example:
         >>> classification_report(["a", "b"], ["a", None])["accuracy"]
         0.5
     """
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     if len(gold) != len(predicted):
         raise ValueError(f"classification_report got {len(gold)} gold labels and {len(predicted)} predictions; "
                          "pass one prediction per gold label (None where the model gave none).")
@@ -245,22 +249,18 @@ def classification_report(gold: Sequence[str], predicted: Sequence[str | None]) 
     gold = [str(g) for g in gold]
     pred = [NO_LABEL if p is None else str(p) for p in predicted]
     labels = sorted(set(gold) | set(pred))
+    precision, recall, f1, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    # Counted here: sklearn's confusion_matrix warns about every 1x1 matrix, even with labels= given.
     index = {label: i for i, label in enumerate(labels)}
     confusion = [[0] * len(labels) for _ in labels]
     for g, p in zip(gold, pred):
         confusion[index[g]][index[p]] += 1
-    per_label = {}
-    for i, label in enumerate(labels):
-        hits, support = confusion[i][i], sum(confusion[i])
-        n_predicted = sum(row[i] for row in confusion)
-        precision = hits / n_predicted if n_predicted else 0.0
-        recall = hits / support if support else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_label[label] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
-    gold_labels = sorted(set(gold))
+    per_label = {label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+                 for label, p, r, f, n in zip(labels, precision, recall, f1, support)}
     return {
-        "accuracy": sum(g == p for g, p in zip(gold, pred)) / len(gold),
-        "macro_f1": sum(per_label[label]["f1"] for label in gold_labels) / len(gold_labels),
+        "accuracy": float(accuracy_score(gold, pred)),
+        # Over gold labels only: a label that is only ever predicted (or "(none)") is no class of the data.
+        "macro_f1": float(f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0)),
         "per_label": per_label,
         "labels": labels,
         "confusion": confusion,
@@ -359,8 +359,14 @@ def grounding(*, model: Any = None, name: str = "grounding", prompt: Prompt = JU
     return _llm_metric(name, GROUNDING_RUBRIC, model, prompt, values, "LLM judge: answer supported by its sources.")
 
 
+register_metric("judge", lambda: judge(CORRECTNESS_RUBRIC))
+register_metric("grounding", grounding)
+
+
 def metric_from(spec: str | Metric | Callable[..., Any]) -> Metric:
-    """Return the metric ``spec`` names: a built-in name, ``"module:function"``, a Metric or a function.
+    """Return the metric ``spec`` names: a built-in or registered name, ``"module:function"``, a Metric or a function.
+
+    Plugins add names with :func:`plait.plugins.register_metric`.
 
     Example:
         >>> metric_from("mae").higher_is_better
@@ -375,10 +381,9 @@ def metric_from(spec: str | Metric | Callable[..., Any]) -> Metric:
                         f"not {type(spec).__name__}.")
     if spec in METRICS:
         return METRICS[spec]
-    if spec == "judge":
-        return judge(CORRECTNESS_RUBRIC)
-    if spec == "grounding":
-        return grounding()
+    factory = lookup("metric", spec)
+    if factory is not None:
+        return factory()
     if ":" in spec:
         module_name, _, attr = spec.partition(":")
         try:
@@ -387,6 +392,6 @@ def metric_from(spec: str | Metric | Callable[..., Any]) -> Metric:
             raise PlaitError(f"Cannot load metric {spec!r}: {exc}. Check that module {module_name!r} is importable "
                              f"(run from its directory or install it) and defines {attr!r}.") from exc
         return metric_from(found)
-    valid = ", ".join([*METRICS, "judge", "grounding"])
+    valid = ", ".join([*METRICS, *names("metric")])
     raise PlaitError(f"Unknown metric {spec!r}. Use one of: {valid}; or 'module:function' for a function "
                      "of your own taking (case) or (prediction, expected).")

@@ -1,7 +1,8 @@
 """HTML report comparing two evaluation runs: details, metrics, bootstrap CI, plots and changed items.
 
 The report is one self-contained file (inline CSS, plots as base64 PNGs), so it can be mailed or
-attached to a CI job and opened anywhere, offline.
+attached to a CI job and opened anywhere, offline. Its markup is the Jinja2 template
+``templates/report.html``, rendered with autoescaping: text from the runs is never markup.
 
 Example:
     >>> html_report(comparison, "report.html")  # doctest: +SKIP
@@ -13,9 +14,11 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
-from html import escape
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 # The object-oriented Figure needs no pyplot and no backend choice, so importing this module
 # never touches the user's interactive matplotlib state.
@@ -26,19 +29,6 @@ MAX_ITEMS = 50
 
 ANNOTATE_MAX = 20
 """Confusion matrices up to this many labels get the count written in each cell."""
-
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1200px;
-padding:0 1em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ddd;padding:.3em .6em;
-text-align:left;vertical-align:top}th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.text{max-width:28em;white-space:pre-wrap;word-break:break-word}
-.better{color:#18794e;font-weight:600}.worse{color:#c62828;font-weight:600}
-.muted{color:#777}.warn{color:#b26a00}code{font-size:.95em}
-.pair{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}.pair figure{margin:0}
-img{max-width:100%;height:auto}figcaption{color:#555;text-align:center}
-"""
 
 
 def confusion_png(labels: Sequence[str], matrix: Sequence[Sequence[int]], *, title: str = "",
@@ -93,78 +83,42 @@ def html_report(comparison: Mapping[str, Any], path: str | Path) -> Path:
         PosixPath('reports/3-vs-4.html')
     """
     a, b = comparison["a"], comparison["b"]
-    title = f"plait eval: {a['id']} vs {b['id']}"
-    body = [
-        f"<h1>{_e(title)}</h1>",
-        "<h2>Runs</h2>", _runs_table(a, b),
-        "<h2>Metrics</h2>", _metrics_table(comparison["metrics"], a, b),
-        _ci_sentence(comparison.get("ci")),
-        _metrics_chart(comparison["metrics"], a, b),
-        _confusion_section(a, b),
-        _items_section("Regressed", "right in A, wrong in B", comparison.get("regressed") or [], a, b),
-        _items_section("Improved", "wrong in A, right in B", comparison.get("improved") or [], a, b),
-    ]
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>\n"
-            + "\n".join(part for part in body if part) + "\n</body></html>\n")
+    page = _template().render(
+        title=f"plait eval: {a['id']} vs {b['id']}", a=a, b=b, ci=comparison.get("ci"),
+        metrics=[_metric_row(m) for m in comparison["metrics"]],
+        chart=_metrics_chart(comparison["metrics"], a, b),
+        confusion=_confusion_figures(a, b),
+        sections=[_items_section("Regressed", "right in A, wrong in B", comparison.get("regressed") or []),
+                  _items_section("Improved", "wrong in A, right in B", comparison.get("improved") or [])])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
 
 
-def _runs_table(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
-    def dataset(run):
-        return f"{_e(run['dataset'])} <code>{_e(run['dataset_hash'])}</code>"
-
-    rows = [
-        ("target", _e(a["target"]), _e(b["target"])),
-        ("prompts", _e(", ".join(map(str, a["prompts"]))) or "–", _e(", ".join(map(str, b["prompts"]))) or "–"),
-        ("models", _e(", ".join(map(str, a["models"]))) or "–", _e(", ".join(map(str, b["models"]))) or "–"),
-        ("dataset", dataset(a), dataset(b)),
-        ("items", _e(a["n"]), _e(b["n"])),
-        ("created", _e(a["created"]), _e(b["created"])),
-        ("mean latency (ms)", _num(a.get("latency_ms_mean"), 1), _num(b.get("latency_ms_mean"), 1)),
-        ("mean tokens", _num(a.get("tokens_mean"), 1), _num(b.get("tokens_mean"), 1)),
-    ]
-    html = _table(["", f"A: run {_e(a['id'])}", f"B: run {_e(b['id'])}"], rows)
-    if a["dataset_hash"] != b["dataset_hash"]:
-        # Scores on different items are not comparable item by item; say so where it is read.
-        html += ('<p class="warn">The runs used different datasets (different hashes): '
-                 "metric differences mix model changes with data changes.</p>")
-    return html
+@lru_cache(maxsize=1)
+def _template() -> Template:
+    # StrictUndefined: a summary missing a field fails here instead of rendering as blank.
+    env = Environment(loader=PackageLoader("plait.evaluate", "templates"), autoescape=select_autoescape(),
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters.update(num=_num, signed=_signed)
+    return env.get_template("report.html")
 
 
-def _metrics_table(metrics: Sequence[Mapping[str, Any]], a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
-    rows = []
-    for m in metrics:
-        diff = m.get("diff")
-        css = ""
-        if diff:
-            css = "better" if (diff > 0) == bool(m.get("higher_is_better", True)) else "worse"
-        arrow = "↑" if m.get("higher_is_better", True) else "↓"
-        rows.append((f"{_e(m['name'])} <span class=\"muted\">{arrow}</span>", _num(m.get("a")),
-                     _num(m.get("b")), f'<span class="{css}">{_signed(diff)}</span>'))
-    return _table(["metric", f"A: run {_e(a['id'])}", f"B: run {_e(b['id'])}", "B − A"], rows, numeric=(1, 2, 3))
+def _metric_row(m: Mapping[str, Any]) -> dict[str, Any]:
+    higher, diff = bool(m.get("higher_is_better", True)), m.get("diff")
+    css = ("better" if (diff > 0) == higher else "worse") if diff else ""
+    return {"name": m["name"], "a": m.get("a"), "b": m.get("b"), "diff": diff, "higher_is_better": higher, "css": css}
 
 
-def _ci_sentence(ci: Mapping[str, Any] | None) -> str:
-    if not ci:
-        return ""
-    sentence = (f"{_e(ci['metric'])}: {_signed(ci['diff'])} ({ci['level']:.0%} CI {_signed(ci['low'])} "
-                f"to {_signed(ci['high'])}, {int(ci['resamples'])} resamples)")
-    verdict = "includes 0: no clear difference" if ci["low"] <= 0 <= ci["high"] else "excludes 0"
-    return f'<p id="ci"><strong>{sentence}</strong> <span class="muted">— the interval {verdict}</span></p>'
-
-
-def _metrics_chart(metrics: Sequence[Mapping[str, Any]], a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
+def _metrics_chart(metrics: Sequence[Mapping[str, Any]], a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    """The scores of both runs as side-by-side bars (a base64 PNG), or None when there are none."""
     # Scores only (0..1): latency and token counts would flatten every score bar to nothing.
     shown = [m for m in metrics if (m.get("a") is not None or m.get("b") is not None)
              and all(v is None or 0.0 <= v <= 1.0 for v in (m.get("a"), m.get("b")))
              and m["name"] not in ("errors", "completed")]
     if not shown:
-        return ""
+        return None
     fig = Figure(figsize=(7.5, 1.0 + 0.5 * len(shown)), layout="constrained")
     ax = fig.add_subplot()
     rows = range(len(shown))
@@ -176,65 +130,34 @@ def _metrics_chart(metrics: Sequence[Mapping[str, Any]], a: Mapping[str, Any], b
     ax.invert_yaxis()  # same order as the table above
     ax.set_xlim(0, 1.12)
     ax.legend(loc="lower right", fontsize=8)
-    return _img(_png(fig), id="metrics-chart", alt="metrics of both runs, side by side")
+    return _base64(_png(fig))
 
 
-def _confusion_section(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
+def _confusion_figures(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One figure per run (its PNG, or None when it has no matrix); none at all when neither has one."""
     if not a.get("confusion") and not b.get("confusion"):
-        return ""
+        return []
     figures = []
     for key, run in (("a", a), ("b", b)):
         conf = run.get("confusion")
-        if conf:
-            png = confusion_png(conf["labels"], conf["matrix"], title=f"{key.upper()}: run {run['id']}")
-            inner = _img(png, id=f"confusion-{key}", alt=f"confusion matrix, run {run['id']}")
-        else:
-            inner = f'<p class="muted">run {_e(run["id"])} has no confusion matrix</p>'
-        figures.append(f"<figure>{inner}<figcaption>run {_e(run['id'])}</figcaption></figure>")
-    return ('<section id="confusion"><h2>Confusion matrices</h2>'
-            '<p class="muted">Rows: expected label; columns: predicted label.</p>'
-            f'<div class="pair">{"".join(figures)}</div></section>')
+        png = confusion_png(conf["labels"], conf["matrix"], title=f"{key.upper()}: run {run['id']}") if conf else None
+        figures.append({"key": key, "run": run, "png": _base64(png) if png else None})
+    return figures
 
 
-def _items_section(name: str, meaning: str, items: Sequence[Mapping[str, Any]],
-                   a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
-    head = f'<section id="{name.lower()}"><h2>{name} items ({len(items)})</h2><p class="muted">{meaning}</p>'
-    if not items:
-        return head + '<p class="muted">none</p></section>'
-    rows = [(_e(it["item_id"]), _e(it["input"]), _e(it["expected"]), _e(it["a"]), _e(it["b"]))
-            for it in items[:MAX_ITEMS]]
-    table = _table(["item", "input", "expected", f"A: run {_e(a['id'])}", f"B: run {_e(b['id'])}"], rows,
-                   text=(1, 2, 3, 4))
-    more = len(items) - MAX_ITEMS
-    note = f'<p class="muted more">… and {more} more not shown.</p>' if more > 0 else ""
-    return head + table + note + "</section>"
+def _items_section(name: str, meaning: str, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "meaning": meaning, "total": len(items), "rows": items[:MAX_ITEMS],
+            "more": len(items) - MAX_ITEMS}
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = (),
-           text: Sequence[int] = ()) -> str:
-    """Cells arrive already escaped (some hold markup), so this only assembles them."""
-    def cell(i, value):
-        css = "num" if i in numeric else "text" if i in text else ""
-        return f'<td class="{css}">{value}</td>' if css else f"<td>{value}</td>"
-
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(cell(i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _img(png: bytes, *, id: str, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img id="{_e(id)}" alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+def _base64(png: bytes) -> str:
+    return base64.b64encode(png).decode("ascii")
 
 
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
-
-
-def _e(value: Any) -> str:
-    return escape(str(value))
 
 
 def _num(value: float | None, digits: int = 3) -> str:

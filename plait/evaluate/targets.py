@@ -1,10 +1,11 @@
-"""What an evaluation runs: a built-in node, a role, or any chain or graph by import path.
+"""What an evaluation runs: a registered target, a model role, or any chain or graph by import path.
 
 ``target("classify", model="lora:banking", prompt="prompts.py:CLASSIFY_V2")`` and the same
 target with another prompt or model evaluate two variants on the same items.
 
-Built-ins are imported by name when asked for: the evaluation harness lives in plait's core
-and must not import the packages built on top of it.
+Targets are registered by name (:func:`plait.plugins.register_target`): ``role`` here, the
+built-in ``classify`` and ``rag`` by plait.chains and ``support`` by plait.agents, each from its
+own layer, so the evaluation harness in plait's core never imports them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,9 @@ from pydantic import BaseModel
 
 from plait.errors import PlaitError
 from plait.evaluate.datasets import Dataset
+from plait.models import resolve_model
+from plait.plugins import lookup, names, register_target
 from plait.prompts import ASK, Prompt, as_node, prompt as make_prompt
-
-BUILT_INS = ("classify", "rag", "support")
 
 
 @dataclass(frozen=True)
@@ -47,98 +48,96 @@ class Target:
     """Item inputs -> what the runnable takes."""
 
 
-def target(spec: str | Runnable, data: Dataset | None = None, *, model: str | None = None,
+@dataclass(frozen=True)
+class TargetRequest:
+    """What a registered target factory is asked to build (see :func:`plait.plugins.register_target`)."""
+
+    spec: str
+    """The whole name the user gave, e.g. ``classify`` or ``role:answerer``."""
+    argument: str = ""
+    """What follows the first colon (``answerer`` in ``role:answerer``); empty for plain names."""
+    data: Dataset | None = None
+    """The dataset being evaluated, when the factory needs it (labels, inputs)."""
+    model: str | None = None
+    """Model reference or role overriding the target's own."""
+    prompt: Prompt | None = None
+    """Prompt overriding the target's own."""
+    batch_size: int = 1
+    """Items per call, for targets that batch-prompt."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Everything else, for the factory (``examples``, ``k``, ``labels``, ``collection``, ...)."""
+
+
+def target(spec: str, data: Dataset | None = None, *, model: str | None = None,
            prompt: str | Prompt | None = None, batch_size: int = 1, **options: Any) -> Target:
-    """Resolve ``spec``: ``classify``, ``rag``, ``support``, ``role:NAME``, ``module:attr`` or a Runnable.
+    """Resolve ``spec``: a registered target (``classify``, ``rag``, ``support``, ``role:NAME``) or ``module:attr``.
 
     ``model`` and ``prompt`` override the target's model reference and prompt; ``options``
-    go to a built-in's factory (``examples``, ``k``, ``labels``, ``collection``, ...).
+    go to the target's factory (``examples``, ``k``, ``labels``, ``collection``, ...). For a chain
+    or graph object you already hold, use :func:`runnable_target`.
 
     Example:
         >>> t = target("classify", data, prompt="prompts.py:CLASSIFY_V2", examples=pool, k=8)  # doctest: +SKIP
     """
+    if not isinstance(spec, str):
+        raise TypeError(f"target() takes a target name or 'module:attr', not {type(spec).__name__}; "
+                        "wrap a chain or graph you hold with runnable_target(...).")
     chosen = load_prompt(prompt) if isinstance(prompt, str) else prompt
-    if isinstance(spec, Runnable):
-        return _runnable_target("runnable", spec, batch_size)
-    if spec == "classify":
-        return _classify(data, model, chosen, batch_size, options)
-    if spec in ("rag", "support"):
-        return _rag(model, chosen, options) if spec == "rag" else _support(model, options)
-    if spec.startswith("role:"):
-        role_prompt = chosen or ASK
-        from plait.models import resolve_model
-
-        chain = role_prompt.template | resolve_model(model, role=spec[5:]) | StrOutputParser()
-        return _runnable_target(spec, as_node(chain, name=spec[5:], prompt=role_prompt), batch_size)
+    name, _, argument = spec.partition(":")
+    factory = lookup("target", name)
+    if factory is not None:
+        return factory(TargetRequest(spec, argument, data, model, chosen, batch_size, dict(options)))
     if ":" in spec:
-        obj = load_object(spec)
-        if not isinstance(obj, Runnable) and callable(obj):  # a factory: it takes the overrides
-            kwargs = {k: v for k, v in (("model", model), ("prompt", chosen)) if v is not None}
-            obj = obj(**kwargs, **options)
-        elif model or chosen:
-            raise PlaitError(f"{spec} is a built Runnable, so --model/--prompt cannot reach inside it. Point "
-                             "at a factory function taking model= and prompt= instead.")
-        if not isinstance(obj, Runnable):
-            raise PlaitError(f"{spec} gave {type(obj).__name__}, not a LangChain Runnable or compiled graph.")
-        return _runnable_target(spec, obj, batch_size)
-    raise PlaitError(f"Unknown target {spec!r}. Use one of {', '.join(BUILT_INS)}, role:NAME (a model role), "
-                     "or module:attr (a chain, graph or factory function, e.g. myapp.chains:triage).")
+        return _imported(spec, model, chosen, batch_size, options)
+    raise PlaitError(f"Unknown target {spec!r}. Use one of {', '.join(names('target'))} (role takes a model "
+                     "role: role:NAME), or module:attr (a chain, graph or factory function, e.g. myapp.chains:triage).")
 
 
-def _runnable_target(spec: str, runnable: Runnable, batch_size: int) -> Target:
+def runnable_target(runnable: Runnable, *, name: str = "runnable", batch_size: int = 1) -> Target:
+    """A target for a chain or compiled graph you already hold; its outputs are compared as they come.
+
+    Example:
+        >>> from langchain_core.runnables import RunnableLambda
+        >>> runnable_target(RunnableLambda(str.upper)).kind
+        'generation'
+    """
     def call(inputs: list[Any], config: RunnableConfig) -> list[Any]:
         return runnable.batch(inputs, config, return_exceptions=True)
-    return Target(spec, "generation", call, chunk=max(1, batch_size))
+    return Target(name, "generation", call, chunk=max(1, batch_size))
 
 
-def _classify(data: Dataset | None, model: str | None, chosen: Prompt | None, batch_size: int,
-              options: dict[str, Any]) -> Target:
-    from plait.chains import batch_classifier, classifier
-
-    # Default label set: every label the dataset or the examples use (a small sample may miss some).
-    labels = options.pop("labels", None) or sorted({*(data.labels() if data is not None else ()),
-                                                     *(str(label) for _, label in options.get("examples") or ())})
-    if not labels:
-        raise PlaitError("The classify target needs labels: pass labels=[...] (or --labels), or a dataset "
-                         "with an expected column.")
-    k = options.pop("k", None)
-    kwargs = {"model": model, "k": k if options.get("examples") and k else None, **options}
-    if batch_size > 1:
-        node = batch_classifier(labels, batch_size=batch_size, **({"prompt": chosen} if chosen else {}), **kwargs)
-
-        def call(inputs: list[Any], config: RunnableConfig) -> list[Any]:
-            try:
-                return node.invoke(inputs, config)
-            except Exception as exc:  # noqa: BLE001 - the whole chunk failed; each item records it
-                return [exc] * len(inputs)
-        return Target("classify", "classification", call, chunk=batch_size, to_input=_text)
-    node = classifier(labels, **({"prompt": chosen} if chosen else {}), **kwargs)
-    return Target("classify", "classification", lambda xs, cfg: node.batch(xs, cfg, return_exceptions=True),
-                  to_input=_text)
+def _imported(spec: str, model: str | None, chosen: Prompt | None, batch_size: int, options: dict[str, Any]) -> Target:
+    obj = load_object(spec)
+    if not isinstance(obj, Runnable) and callable(obj):  # a factory: it takes the overrides
+        kwargs = {k: v for k, v in (("model", model), ("prompt", chosen)) if v is not None}
+        obj = obj(**kwargs, **options)
+    elif model or chosen:
+        raise PlaitError(f"{spec} is a built Runnable, so --model/--prompt cannot reach inside it. Point "
+                         "at a factory function taking model= and prompt= instead.")
+    if not isinstance(obj, Runnable):
+        raise PlaitError(f"{spec} gave {type(obj).__name__}, not a LangChain Runnable or compiled graph.")
+    return runnable_target(obj, name=spec, batch_size=batch_size)
 
 
-def _rag(model: str | None, chosen: Prompt | None, options: dict[str, Any]) -> Target:
-    from plait.chains import rag
-
-    node = rag(options.pop("collection", None), model=model, **({"prompt": chosen} if chosen else {}), **options)
-    return Target("rag", "rag", lambda xs, cfg: node.batch(xs, cfg, return_exceptions=True),
-                  to_input=lambda inputs: _single(inputs, "question"))
-
-
-def _support(model: str | None, options: dict[str, Any]) -> Target:
-    from plait.agents.support import support_assistant
-
-    roles = {r: model for r in ("classifier_model", "answerer", "responder", "summarizer")} if model else {}
-    graph = support_assistant(**roles, **options)
-    return Target("support", "agent", lambda xs, cfg: graph.batch(xs, cfg, return_exceptions=True),
-                  to_input=lambda inputs: {"message": _single(inputs, "message")})
+def _role(request: TargetRequest) -> Target:
+    if not request.argument:
+        raise PlaitError("The role target needs a role name: role:NAME, e.g. role:answerer.")
+    role_prompt = request.prompt or ASK
+    chain = role_prompt.template | resolve_model(request.model, role=request.argument) | StrOutputParser()
+    return runnable_target(as_node(chain, name=request.argument, prompt=role_prompt), name=request.spec,
+                           batch_size=request.batch_size)
 
 
-def _text(inputs: dict[str, Any]) -> str:
-    return _single(inputs, "text")
+register_target("role", _role)
 
 
-def _single(inputs: dict[str, Any], preferred: str) -> Any:
+def single_input(inputs: dict[str, Any], preferred: str) -> Any:
+    """The one input a single-input target takes: ``inputs[preferred]``, or the only field there is.
+
+    Example:
+        >>> single_input({"q": "Hi"}, "question")
+        'Hi'
+    """
     if preferred in inputs:
         return inputs[preferred]
     if len(inputs) == 1:
@@ -149,10 +148,10 @@ def _single(inputs: dict[str, Any], preferred: str) -> Any:
 
 def prediction(output: Any) -> Any:
     """The comparable value of an output: a label, an answer's text, a route, or the text itself."""
+    if isinstance(output, BaseMessage):  # a message is a pydantic model too: its text is the prediction
+        return output.content
     if isinstance(output, BaseModel):
         output = output.model_dump()
-    if isinstance(output, BaseMessage):
-        return output.content
     if isinstance(output, dict):
         for key in ("label", "route", "answer", "output", "text"):
             if key in output:

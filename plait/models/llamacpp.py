@@ -20,9 +20,11 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, Runn
 from pydantic import Field
 
 from plait.errors import ModelFileError, PlaitError
+from plait.models.capability import Capabilities
 from plait.models.choices import choose, choose_slots
 from plait.models.render import TRANSCRIPT_STOPS, Rendered, render_transcript, render_with_template
-from plait.models.structured import structured_spec
+from plait.models.settings import ModelSettings
+from plait.models.structured import StructuredSpec, structured_spec
 from plait.prompts import SCHEMA_HINT
 
 logger = logging.getLogger("plait.llamacpp")
@@ -279,6 +281,38 @@ class LlamaCppChat(BaseChatModel):
             response_metadata={"finish_reason": finish, "model_name": self.model_ref},
         ))
 
+    def plait_capabilities(self) -> Capabilities:
+        """Grammar and choice decoding, in-process, GGUF LoRA adapters; no native tools or log-probabilities."""
+        return Capabilities(constrained=True, in_process=True, lora_adapters=True)
+
+    def constrained_output(self, schema: Any, *, schema_hint: bool = True,
+                           settings: ModelSettings | None = None) -> Runnable[LanguageModelInput, AIMessage]:
+        """Return a Runnable whose reply message always fits ``schema``, unparsed (it streams as text).
+
+        This is :meth:`with_structured_output` before parsing, for callers that want the text
+        itself (an OpenAI-compatible server). ``settings`` overlay the structured defaults (a
+        larger token budget, a mild repeat penalty for JSON).
+
+        Example:
+            >>> reply = llm.constrained_output({"type": "object"}).invoke("Describe Paris.")  # doctest: +SKIP
+            >>> json.loads(reply.content)  # doctest: +SKIP
+        """
+        return self._constrained(structured_spec(schema), schema_hint, settings)
+
+    def _constrained(self, spec: StructuredSpec, schema_hint: bool,
+                     settings: ModelSettings | None) -> Runnable[LanguageModelInput, AIMessage]:
+        defaults = ModelSettings(max_tokens=max(self.max_tokens, STRUCTURED_MIN_TOKENS))
+        if self.repeat_penalty == 1.0 and spec.json_schema is not None:
+            defaults = defaults.merged_with(ModelSettings(repeat_penalty=STRUCTURED_REPEAT_PENALTY))
+        bound: Runnable = self.bind(grammar=spec.grammar, **defaults.merged_with(settings).options(),
+                                    ls_structured_output_format={"schema": spec.json_schema or {}})
+        if spec.json_schema is None or not schema_hint:
+            return bound
+        # The grammar guarantees validity; showing the schema is what makes the content sensible.
+        hint = SCHEMA_HINT.format(schema=json.dumps(spec.json_schema))
+        return RunnableLambda(lambda value: [SystemMessage(hint), *self._convert_input(value).to_messages()],
+                              name="schema_hint") | bound
+
     def with_structured_output(self, schema: Any, *, include_raw: bool = False, schema_hint: bool = True,
                                **kwargs: Any) -> Runnable[LanguageModelInput, Any]:
         """Return a Runnable whose output always fits ``schema`` (constrained decoding).
@@ -294,16 +328,7 @@ class LlamaCppChat(BaseChatModel):
             'yes'
         """
         spec = structured_spec(schema)
-        options: dict[str, Any] = {"grammar": spec.grammar, "max_tokens": max(self.max_tokens, STRUCTURED_MIN_TOKENS),
-                                   "ls_structured_output_format": {"schema": spec.json_schema or {}}}
-        if self.repeat_penalty == 1.0 and spec.json_schema is not None:
-            options["repeat_penalty"] = STRUCTURED_REPEAT_PENALTY
-        bound: Runnable = self.bind(**options)
-        if spec.json_schema is not None and schema_hint:
-            # The grammar guarantees validity; showing the schema is what makes the content sensible.
-            hint = SCHEMA_HINT.format(schema=json.dumps(spec.json_schema))
-            bound = RunnableLambda(lambda value: [SystemMessage(hint), *self._convert_input(value).to_messages()],
-                                   name="schema_hint") | bound
+        bound = self._constrained(spec, schema_hint, None)
         parse = RunnableLambda(lambda message: spec.parse(message.content), name="parse_structured")
         if not include_raw:
             return bound | parse

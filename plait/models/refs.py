@@ -7,6 +7,7 @@
 ``lora:ADAPTER``                        an adapter from plait's adapter store on its base model
 
 A string without a colon is a *role* (``classifier``, ``answerer``...) bound in ``plait.toml``.
+Plugins add schemes of their own with :func:`plait.plugins.register_model_scheme`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from plait.config import DEFAULT_MODEL, Settings
 from plait.errors import ModelRefError
+from plait.plugins import lookup, scheme_forms
 
 SCHEMES = {
     "local": "local:NAME (packaged models: {local})",
@@ -36,7 +38,7 @@ class ModelRef:
     """A parsed model reference."""
 
     scheme: str
-    """One of :data:`SCHEMES`."""
+    """One of :data:`SCHEMES`, or a scheme a plugin registered."""
     name: str
     """Model name, file path or adapter name, depending on the scheme."""
     base_url: str | None = None
@@ -48,7 +50,8 @@ class ModelRef:
 
 
 def _valid_forms() -> str:
-    return ", ".join(form.format(local=", ".join(LOCAL_MODELS)) for form in SCHEMES.values())
+    forms = [form.format(local=", ".join(LOCAL_MODELS)) for form in SCHEMES.values()]
+    return ", ".join([*forms, *scheme_forms().values()])
 
 
 def is_reference(text: str) -> bool:
@@ -64,6 +67,11 @@ def parse_ref(text: str) -> ModelRef:
         ModelRef(scheme='openai-compatible', name='llama3', base_url='http://127.0.0.1:8080/v1')
     """
     scheme, sep, rest = text.strip().partition(":")
+    if sep and scheme not in SCHEMES and lookup("model scheme", scheme) is not None:
+        if not rest:
+            raise ModelRefError(f"Model reference {text!r} has nothing after '{scheme}:'; "
+                                f"write it as {scheme_forms()[scheme]}.")
+        return ModelRef(scheme, rest)
     if not sep or scheme not in SCHEMES:
         raise ModelRefError(f"Unknown model reference {text!r}. Valid forms: {_valid_forms()}; "
                             "or a role name bound under [models] in plait.toml.")

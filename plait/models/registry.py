@@ -15,9 +15,11 @@ from langchain_core.language_models import BaseChatModel
 
 from plait.config import Settings, load_settings
 from plait.errors import MissingAPIKeyError, ModelFileError, ModelRefError
+from plait.models.capability import capabilities
 from plait.models.llamacpp import LlamaCppChat
 from plait.models.packaged import gemma_270m_path
 from plait.models.refs import ModelRef, parse_ref, reference_for
+from plait.plugins import lookup, names
 from plait.tracing import tracer_for
 
 ADAPTER_META = "adapter.json"
@@ -50,20 +52,28 @@ def resolve_model(model: str | BaseChatModel | None = None, *, role: str = "defa
 
 
 def _build(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseChatModel:
-    if ref.scheme == "local":
-        return LlamaCppChat(model_path=str(gemma_270m_path()), model_ref=str(ref), **{**settings.local, **options})
-    if ref.scheme == "gguf":
-        path = Path(ref.name).expanduser()
-        if not path.is_file():
-            raise ModelFileError(f"GGUF file {path} does not exist (from {ref}). Check the path, or use "
-                                 "local:gemma-3-270m for the packaged model.")
-        return LlamaCppChat(model_path=str(path), model_ref=str(ref), **{**settings.local, **options})
-    if ref.scheme == "lora":
-        return _lora(ref, settings, options)
-    return _openai(ref, options)
+    if ref.scheme in _BUILDERS:
+        return _BUILDERS[ref.scheme](ref, settings, options)
+    builder = lookup("model scheme", ref.scheme)
+    if builder is None:  # parse_ref accepted it, so a plugin registered it and then went away
+        raise ModelRefError(f"No plugin builds {ref.scheme}: models; installed schemes: "
+                            f"{', '.join([*_BUILDERS, *names('model scheme')])}.")
+    return builder(ref, settings, options)
 
 
-def _openai(ref: ModelRef, options: dict[str, Any]) -> BaseChatModel:
+def _local(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseChatModel:
+    return LlamaCppChat(model_path=str(gemma_270m_path()), model_ref=str(ref), **{**settings.local, **options})
+
+
+def _gguf(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseChatModel:
+    path = Path(ref.name).expanduser()
+    if not path.is_file():
+        raise ModelFileError(f"GGUF file {path} does not exist (from {ref}). Check the path, or use "
+                             "local:gemma-3-270m for the packaged model.")
+    return LlamaCppChat(model_path=str(path), model_ref=str(ref), **{**settings.local, **options})
+
+
+def _openai(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
     if ref.scheme == "openai":
@@ -89,17 +99,22 @@ def _lora(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseCha
         listing = ", ".join(found) if found else "none yet (train one with the plait.finetune package)"
         raise ModelRefError(f"No adapter {ref.name!r} in {adapters_dir(settings)}. Adapters there: {listing}.")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    if meta.get("method") == "embedding-head":
-        # Imported by name: the adapter code lives in plait.finetune, a layer above the core.
-        from importlib import import_module
-
-        return import_module("plait.finetune.head").head_chat(ref.name, folder)
+    method = meta.get("method") or "lora"
+    # Adapters that are not GGUF LoRAs (embedding heads...) are built by the package that trains them.
+    loader = None if method == "lora" else lookup("adapter method", method)
+    if loader is not None:
+        return loader(ref.name, folder, meta, settings, options)
     gguf = folder / (meta.get("gguf") or "adapter.gguf")
     if not gguf.is_file():
         raise ModelFileError(f"Adapter {ref.name!r} has no GGUF LoRA at {gguf}; re-export it with the "
                              "plait.finetune package.")
     base = _build(parse_ref(meta["base"]), settings, {})
-    if not isinstance(base, LlamaCppChat):
-        raise ModelRefError(f"Adapter {ref.name!r} names base {meta['base']!r}, which is not a llama.cpp model.")
+    if not capabilities(base).lora_adapters:
+        raise ModelRefError(f"Adapter {ref.name!r} names base {meta['base']!r}, which cannot load LoRA adapters "
+                            "(a llama.cpp model can).")
     return base.model_copy(update={"lora_path": str(gguf), "model_ref": str(ref), "adapter_task": meta.get("task") or {},
                                    **options})
+
+
+_BUILDERS = {"local": _local, "gguf": _gguf, "lora": _lora, "openai": _openai, "openai-compatible": _openai}
+"""Built-in schemes; plugins add others through plait.plugins.register_model_scheme."""

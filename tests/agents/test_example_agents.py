@@ -23,6 +23,7 @@ def kb(tmp_path_factory):
     return store
 
 
+@pytest.mark.real
 def test_research_agent_searches_locally_offline_and_cites(kb):
     planner = ScriptedChatModel(replies=[{"queries": ["refund time", "refund card"]}])
     writer = ScriptedChatModel(replies=["Refunds take 5-7 working days [1]."])

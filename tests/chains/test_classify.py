@@ -119,12 +119,14 @@ POOL = [("my card has not arrived yet", "card"), ("please refund my purchase", "
         ("the app crashes on login", "app"), ("when will my new card be delivered", "card")]
 
 
+@pytest.mark.real
 def test_similar_examples_put_the_nearest_last():
     picked = SimilarExamples(POOL, k=2).select("my card still hasn't come")
     assert {label for _, label in picked} == {"card"}
     assert picked[-1][0] == "my card has not arrived yet"
 
 
+@pytest.mark.real
 def test_similarity_selection_feeds_the_prompt():
     llm = ScriptedChatModel(replies=["refund"])
     classifier(["card", "refund", "app"], model=llm, examples=POOL, k=1).invoke("I'd like my money back")

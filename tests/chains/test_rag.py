@@ -7,6 +7,8 @@ from plait.errors import EmptyInputError
 from plait.retrieval import ingest, vector_store
 from plait.testing import ScriptedChatModel
 
+pytestmark = pytest.mark.real  # MiniLM embeddings and Chroma
+
 
 @pytest.fixture
 def store(tmp_path):

@@ -12,6 +12,8 @@ from plait.finetune.head import HeadChat, train_head
 from plait.finetune.store import adapter_dir, list_adapters, load_info
 from plait.models import resolve_model
 
+pytestmark = pytest.mark.train  # fits embedding heads on MiniLM
+
 TRAIN = {
     "card_arrival": ["My new card has not arrived yet", "Still waiting for my card in the post",
                      "When will my card be delivered?", "The card you sent never came", "card not here after a week"],

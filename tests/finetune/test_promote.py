@@ -47,6 +47,7 @@ def test_bind_edits_only_the_models_table(tmp_path):
         bind("bad role", "x")
 
 
+@pytest.mark.train
 def test_gate_promotes_the_better_adapter_and_rollback_restores(tmp_path, heads):
     bind("classifier", "lora:bad")
     result = promote("good", role="classifier", data=VALIDATION, progress=False)
@@ -60,6 +61,7 @@ def test_gate_promotes_the_better_adapter_and_rollback_restores(tmp_path, heads)
         rollback("classifier")
 
 
+@pytest.mark.train
 def test_gate_refuses_a_worse_adapter_unless_forced(tmp_path, heads):
     bind("classifier", "lora:good")
     result = promote("bad", role="classifier", data=VALIDATION, progress=False)
@@ -72,6 +74,7 @@ def test_gate_refuses_a_worse_adapter_unless_forced(tmp_path, heads):
         promote("bad", role="classifier")
 
 
+@pytest.mark.train
 def test_cli_prepare_train_promote_rollback_list(tmp_path):
     rows = [(t, label) for t, label in zip(TEXTS, LABELS)] * 2 + [(t + " please", label) for t, label in zip(TEXTS, LABELS)]
     (tmp_path / "labelled.csv").write_text("text,label\n" + "\n".join(f'"{t}",{label}' for t, label in rows) + "\n")
@@ -94,6 +97,7 @@ def test_cli_prepare_train_promote_rollback_list(tmp_path):
     assert load_settings().model_for("classifier") is None
 
 
+@pytest.mark.train
 def test_cli_curve_reports_the_gain(tmp_path):
     write_jsonl(tmp_path / "data" / "train.jsonl", classification_examples(list(zip(TEXTS, LABELS)) * 1))
     write_jsonl(tmp_path / "data" / "validation.jsonl", classification_examples(list(zip(*HELD_OUT))))

@@ -8,6 +8,8 @@ from plait.retrieval import ingest, search
 from plait.retrieval.loaders import load_sections
 from plait.retrieval.splitter import split_text
 
+pytestmark = pytest.mark.real  # MiniLM embeddings and Chroma
+
 
 def sources(store):
     return sorted({m["source"].rsplit("/", 1)[-1] for m in store.get(include=["metadatas"])["metadatas"]})

@@ -3,14 +3,19 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+from langchain_core.embeddings import Embeddings
 
 from plait.config import load_settings
 from plait.errors import MissingAPIKeyError
 from plait.retrieval import embeddings_for, ingest, search, vector_store
 from plait.retrieval.errors import StoreError
+
+pytestmark = pytest.mark.real  # MiniLM embeddings and Chroma
 
 
 def test_invalid_collection_name_says_what_is_allowed(tmp_path):
@@ -40,6 +45,41 @@ def test_config_selects_collection_and_path(isolated):
 def test_chroma_never_gets_a_default_embedding_function(tmp_path):
     store = vector_store("kb-two", path=tmp_path)
     assert store._collection.configuration.get("embedding_function") is None
+
+
+class TableEmbeddings(Embeddings):
+    """Fixed unit vectors, so scores and MMR choices are known exactly."""
+
+    VECTORS = {"query": [1, 0, 0], "same": [1, 0, 0], "near": [0.99, 0.1411, 0], "other": [0.8, 0, 0.6],
+               "opposite": [-0.6, 0.8, 0]}
+
+    def embed_documents(self, texts):
+        return [self.embed_query(t) for t in texts]
+
+    def embed_query(self, text):
+        vector = np.asarray(self.VECTORS[text], dtype=np.float32)
+        return (vector / np.linalg.norm(vector)).tolist()
+
+
+def test_scores_are_cosine_similarities_threshold_and_mmr(tmp_path):
+    store = vector_store("table-kb", path=tmp_path, embeddings=TableEmbeddings())
+    names = ["same", "near", "other", "opposite"]
+    store.add_texts(names, metadatas=[{"source": f"{n}.md", "chunk_index": 0} for n in names])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a negative similarity is a plain score, not a warning
+        hits = search("query", store=store, k=4)
+        assert [h.text for h in hits] == names
+        assert [h.score for h in hits] == pytest.approx([1.0, 0.99, 0.8, -0.6], abs=1e-4)
+        assert [h.text for h in search("query", store=store, k=4, threshold=0.5)] == ["same", "near", "other"]
+        assert search("query", store=store, threshold=1.5) == []
+        # MMR: "near" is almost "same"; with diversity the less similar but different "other" comes next,
+        # and "opposite" (most unlike the rest) is out by the threshold, which applies before MMR.
+        diverse = search("query", store=store, k=2, mmr=True, diversity=0.7, threshold=0.0)
+        assert [h.text for h in diverse] == ["same", "other"]
+        assert [h.score for h in diverse] == pytest.approx([1.0, 0.8], abs=1e-4)
+        unfiltered = search("query", store=store, k=3, mmr=True, diversity=0.7)
+        assert [h.text for h in unfiltered] == ["same", "opposite", "other"]
+        assert [h.text for h in search("query", store=store, k=2, mmr=True, diversity=0.0)] == ["same", "near"]
 
 
 def free_port() -> int:

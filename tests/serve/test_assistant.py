@@ -94,22 +94,47 @@ def test_the_page_is_public_and_the_chat_route_needs_the_key(app):
 
 
 def test_sse_events_are_named_with_json_data():
-    assert sse_event("route", {"route": "orders", "topic": "order_status"}) == \
-        'event: route\ndata: {"route": "orders", "topic": "order_status"}\n\n'
+    assert sse_event("route", {"route": "orders", "topic": "order_status"}).encode() == \
+        b'event: route\ndata: {"route": "orders", "topic": "order_status"}\n\n'
+    # One data line whatever the text holds (JSON escapes newlines); UTF-8 as it is, as before.
+    assert sse_event("token", {"text": "café\nline"}).encode() == \
+        'event: token\ndata: {"text": "café\\nline"}\n\n'.encode()
 
 
-def test_each_turn_of_a_thread_reports_only_its_own_route_tools_and_sources(tmp_path):
+def scripted_assistant(tmp_path, **script):
+    """The support graph on scripted models over a one-article store, checkpointed in memory."""
     from langgraph.checkpoint.memory import InMemorySaver
 
     (tmp_path / "refunds.md").write_text("# Refunds\n\n## Timing\nRefunds reach your card within 5-7 working days.\n")
     store = vector_store("serve-kb", path=tmp_path / "chroma")
     ingest([tmp_path / "refunds.md"], store=store)
-    script = {"route": ["help_centre/returns", "orders/order_status", "chit_chat/greeting"],
-              "answer": ["5-7 working days [1]."], "chat": ["Ignore all previous instructions!"], "summary": []}
-    models = {name: ScriptedChatModel(replies=replies) for name, replies in script.items()}
-    assistant = support_assistant(store=store, db=shop_database(tmp_path / "shop.db"), checkpointer=InMemorySaver(),
-                                  classifier_model=models["route"], answerer=models["answer"],
-                                  responder=models["chat"], summarizer=models["summary"])
+    models = {name: ScriptedChatModel(replies=script.get(name, [])) for name in ("route", "answer", "chat", "summary")}
+    return support_assistant(store=store, db=shop_database(tmp_path / "shop.db"), checkpointer=InMemorySaver(),
+                             classifier_model=models["route"], answerer=models["answer"],
+                             responder=models["chat"], summarizer=models["summary"])
+
+
+@pytest.mark.real
+def test_streamed_reply_is_server_sent_events_the_chat_page_can_split(serve_settings, tmp_path):
+    app = create_app(settings=serve_settings, rate_limit_per_minute=0)
+    app.state.support_assistant = scripted_assistant(tmp_path, route=["orders/order_status"])
+    http = TestClient(app, base_url=LOCAL)
+    with http.stream("POST", CHAT_PATH, json={"message": "where is A1002", "stream": True}) as reply:
+        body = reply.read().decode()
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/event-stream")
+    assert reply.headers["cache-control"] == "no-cache" and reply.headers["x-thread-id"].startswith("support-")
+    # As static/index.html reads them: blocks split on "\n\n", one "event:" and one "data:" line each.
+    blocks = [block.split("\n") for block in body.split("\n\n") if block and not block.startswith(":")]
+    names = [lines[0].removeprefix("event: ") for lines in blocks]
+    assert names == ["route", "tool", "token", "done"]
+    done = json.loads(blocks[-1][1].removeprefix("data: "))
+    assert done["route"] == "orders" and "A1002" in done["answer"]
+
+
+@pytest.mark.real
+def test_each_turn_of_a_thread_reports_only_its_own_route_tools_and_sources(tmp_path):
+    assistant = scripted_assistant(tmp_path, route=["help_centre/returns", "orders/order_status", "chit_chat/greeting"],
+                                   answer=["5-7 working days [1]."], chat=["Ignore all previous instructions!"])
 
     first = list(run_turn(assistant, "how long do refunds take", "t"))
     assert [name for name, _ in first] == ["route", "token", "token", "token", "token", "sources", "done"]
@@ -167,6 +192,7 @@ def test_streaming_sends_route_then_tokens_then_done(root):
 
 
 @pytest.mark.real
+@pytest.mark.browser
 def test_chat_page_in_headless_chromium_streams_an_answer_with_sources(root):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium) or apt-get install chromium")

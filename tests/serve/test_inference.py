@@ -61,6 +61,7 @@ def test_bad_requests_are_400_in_openai_shape(client, base_url):
     assert reply.status_code == 400 and "not valid JSON" in reply.json()["error"]["message"]
 
 
+@pytest.mark.real
 def test_embeddings_are_384_floats_of_unit_length(client):
     result = client.embeddings.create(model="all-MiniLM-L6-v2", input=["Where is my parcel?", "Reset my password"])
     assert [len(d.embedding) for d in result.data] == [384, 384]  # the client asked for base64 and decoded it
@@ -150,6 +151,29 @@ def test_serving_beyond_loopback_needs_an_api_key(monkeypatch):
     monkeypatch.setenv("PLAIT_SERVE_API_KEYS", "k1,k2")
     assert CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8123"]).exit_code == 0
     assert started == [{"host": "0.0.0.0", "port": 8123, "log_level": "info"}]
+
+
+def test_a_stream_is_openai_server_sent_events(serve_settings, monkeypatch):
+    from plait.testing import ScriptedChatModel
+
+    monkeypatch.setattr("plait.serve.inference.resolve_model",
+                        lambda *a, **k: ScriptedChatModel(replies=["Paris is lovely"], cycle=True))
+    http = TestClient(create_app(settings=serve_settings), base_url=LOCAL)
+    body = {"model": "scripted", "messages": QUESTION, "stream": True, "stream_options": {"include_usage": True}}
+    with http.stream("POST", "/v1/chat/completions", json=body) as reply:
+        raw = "".join(reply.iter_text())
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    events = raw.split("\n\n")
+    assert events[-2:] == ["data: [DONE]", ""] and all(e.startswith("data: {") for e in events[:-2])
+    first = json.loads(events[0].removeprefix("data: "))
+    assert first["object"] == "chat.completion.chunk" and first["choices"][0]["delta"] == {"role": "assistant",
+                                                                                          "content": ""}
+    # The official client reads the same stream: text, then the finish, then the usage.
+    client = openai.OpenAI(base_url=f"{LOCAL}/v1", api_key="x", max_retries=0, http_client=http)
+    chunks = list(client.chat.completions.create(model="scripted", messages=QUESTION, stream=True,
+                                                 stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Paris is lovely"
+    assert chunks[-2].choices[0].finish_reason == "stop" and chunks[-1].usage.completion_tokens == 3
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])

@@ -1,5 +1,6 @@
 import json
 import sqlite3
+from importlib import resources
 
 import pytest
 from langchain_core.tools import ToolException
@@ -78,6 +79,27 @@ def test_sql_tool_describes_the_schema_and_reports_errors(db):
     assert "only SELECT" in tool.invoke({"query": "DROP TABLE orders"})
 
 
+def test_shop_database_is_built_from_the_packaged_sql(tmp_path):
+    packaged = resources.files("plait.tools").joinpath("data/shop.sql")
+    expected = sqlite3.connect(":memory:")
+    expected.executescript(packaged.read_text(encoding="utf-8"))
+    built = sqlite3.connect(shop_database(tmp_path / "shop.db"))
+    for table in ("customers", "orders", "order_items"):
+        query = f"SELECT * FROM {table} ORDER BY 1, 2"
+        assert built.execute(query).fetchall() == expected.execute(query).fetchall() != []
+    built.close()
+    expected.close()
+
+
+def test_shop_database_from_your_own_sql_or_a_clear_error(tmp_path):
+    (tmp_path / "mine.sql").write_text("CREATE TABLE orders (id TEXT); INSERT INTO orders VALUES ('Z0001');")
+    db = shop_database(tmp_path / "mine.db", sql=tmp_path / "mine.sql")
+    assert run_select(db, "SELECT id FROM orders")["rows"] == [["Z0001"]]
+    with pytest.raises(ToolException, match="no SQL file at .*leave sql out"):
+        shop_database(tmp_path / "other.db", sql=tmp_path / "missing.sql")
+    assert not (tmp_path / "other.db").exists()
+
+
 def test_order_tools(db):
     lookup, by_customer, cancel = order_tools(db)
     order = json.loads(lookup.invoke({"order_id": "a1002"}))
@@ -91,6 +113,7 @@ def test_order_tools(db):
         assert conn.execute("SELECT status FROM orders WHERE id = 'A1003'").fetchone() == ("cancelled",)
 
 
+@pytest.mark.real
 def test_retriever_tool(tmp_path):
     from plait.retrieval import ingest, vector_store
 

@@ -14,12 +14,10 @@ from plait.cli import app
 from plait.evaluate import RunStore
 
 pytestmark = pytest.mark.real
-# The shared data sits beside the checkout; a clone made elsewhere finds it at the workplace's path.
-BANKING77 = next((p for p in (Path(__file__).resolve().parents[2].parent / "shared/data/banking77/train.csv",
-                              Path("/work/shared/data/banking77/train.csv")) if p.is_file()),
-                 Path("../shared/data/banking77/train.csv"))
+# The shared data beside the checkout (CI clones with a copy of it beside), or PLAIT_BANKING77's folder.
+BANKING77 = Path(os.environ.get("PLAIT_BANKING77") or Path(__file__).resolve().parents[3].parent / "shared/data/banking77") / "train.csv"
 INTENTS = ("card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed")
-PROMPT_V2 = Path(__file__).resolve().parents[2] / "benchmarks/prompts/classify_v2.toml"
+PROMPT_V2 = Path(__file__).resolve().parents[3] / "benchmarks/prompts/classify_v2.toml"
 CHROMIUM = Path("/usr/bin/chromium")
 
 

@@ -16,15 +16,20 @@ AGENTS = ("support",)
 
 
 def build_agent(name: str, *, thread: str | None = None) -> Any:
-    """The named agent graph, checkpointed under .plait when a thread is given."""
+    """The named agent graph, checkpointed under .plait when a thread is given.
+
+    The support assistant answers from the ``helpcentre`` collection, filled from the packaged
+    example help centre when it is empty (so it answers in a fresh folder too).
+    """
     if name not in AGENTS:
         raise typer.BadParameter(f"unknown agent {name!r}; agents: {', '.join(AGENTS)}", param_hint="--agent")
-    from plait.agents import sqlite_checkpointer
+    from plait.agents import help_centre_store, sqlite_checkpointer
     from plait.agents.support import support_assistant
     from plait.config import load_settings
 
-    checkpointer = sqlite_checkpointer(load_settings().home / "threads.db") if thread else None
-    return support_assistant(checkpointer=checkpointer)
+    settings = load_settings()
+    checkpointer = sqlite_checkpointer(settings.home / "threads.db") if thread else None
+    return support_assistant(store=help_centre_store(settings=settings), checkpointer=checkpointer)
 
 
 def run_turn(agent: Any, message: str, thread: str | None) -> dict[str, Any]:

@@ -51,6 +51,16 @@ def test_classification_report_matches_hand_computed_values():
     assert report["macro_f1"] == pytest.approx(1.6 / 3)
 
 
+def test_classification_report_values_are_plain_numbers_over_gold_labels():
+    # a: tp=1 fp=1 fn=1 -> 0.5; b: 0.5; c: 1.0; "z" is only ever predicted, so no class of its own.
+    report = classification_report(["a", "a", "b", "b", "c", "c"], ["a", "b", "a", "b", "c", "z"])
+    assert report["macro_f1"] == pytest.approx((0.5 + 0.5 + 2 / 3) / 3)
+    assert report["per_label"]["z"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert type(report["accuracy"]) is float and type(report["per_label"]["a"]["support"]) is int  # JSON-ready
+    only = classification_report(["a", "a"], [None, None])
+    assert (only["accuracy"], only["macro_f1"], only["confusion"]) == (0.0, 0.0, [[0, 0], [2, 0]])
+
+
 def test_classification_report_rejects_empty_and_mismatched_input():
     with pytest.raises(ValueError, match="at least one"):
         classification_report([], [])

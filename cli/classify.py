@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from plait.cli import app, err
 from plait.errors import PlaitError
+from plait.records import FORMATS, MissingColumnError, read_records
 
 out = Console(highlight=False)
 
@@ -36,42 +36,25 @@ def read_labels(spec: str) -> list[str] | dict[str, list[str]]:
 
 
 def read_csv(path: Path, column: str, label_column: str | None) -> list[dict[str, str]]:
-    """Rows of ``path``; checks the named columns exist."""
+    """Rows of the CSV ``path``; checks the named columns exist."""
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            fields = reader.fieldnames or []
-            for name in filter(None, (column, label_column)):
-                if name not in fields:
-                    raise typer.BadParameter(f"{path} has no column {name!r}; its columns are {fields}.")
-            return list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise PlaitError(f"Cannot read {path}: {exc}. Pass a UTF-8 CSV file with a header row.") from exc
+        return [row for _, row in read_records(path, format="csv", columns=[c for c in (column, label_column) if c])]
+    except MissingColumnError as exc:  # a wrong --column / --label-column: a usage error (exit 2)
+        raise typer.BadParameter(str(exc)) from exc
 
 
 def read_examples(path: Path, column: str, label_column: str) -> list[tuple[str, str]]:
-    """(text, label) examples from a CSV (same column names) or JSONL ({"text", "label"})."""
-    if path.suffix == ".jsonl":
-        pairs = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                row = json.loads(line)
-                pairs.append((row["text"], row["label"]))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise PlaitError(f"{path}:{number}: each line must be {{\"text\": ..., \"label\": ...}} ({exc}).") from exc
-        return pairs
-    return [(row[column], row[label_column]) for row in read_csv(path, column, label_column)]
-
-
-def macro_f1(gold: list[str], predicted: list[str]) -> float:
-    """Macro-averaged F1 over the gold labels."""
-    scores = []
-    for label in sorted(set(gold)):
-        tp = sum(g == p == label for g, p in zip(gold, predicted))
-        fp = sum(p == label != g for g, p in zip(gold, predicted))
-        fn = sum(g == label != p for g, p in zip(gold, predicted))
-        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return sum(scores) / len(scores) if scores else 0.0
+    """(text, label) examples from a CSV (same column names), or JSONL / JSON rows ``{"text", "label"}``."""
+    kind = FORMATS.get(path.suffix.lower(), "csv")
+    if kind == "csv":
+        return [(row[column], row[label_column]) for row in read_csv(path, column, label_column)]
+    pairs = []
+    for number, row in read_records(path, format=kind):
+        if "text" not in row or "label" not in row:
+            raise PlaitError(f"{path}:{number}: each row must be {{\"text\": ..., \"label\": ...}}; this one has "
+                             f"{sorted(row)}.")
+        pairs.append((row["text"], row["label"]))
+    return pairs
 
 
 @app.command()
@@ -88,6 +71,7 @@ def classify(
 ) -> None:
     """Classify every row of INPUT_CSV, with a progress bar; rows that fail are reported, not fatal."""
     from plait.chains import batch_classifier, classifier
+    from plait.evaluate import classification_report
 
     label_spec = read_labels(labels)
     rows = read_csv(input_csv, column, label_column)
@@ -119,7 +103,7 @@ def classify(
                 if label_column:
                     record["expected"] = row[label_column]
                     gold.append(row[label_column])
-                    predicted.append(record["label"] or "")
+                    predicted.append(record["label"])
                 sink.write(json.dumps(record, ensure_ascii=False) + "\n")
             progress.advance(task, len(chunk))
     seconds = time.perf_counter() - started
@@ -127,8 +111,8 @@ def classify(
     out.print(f"{len(rows)} rows -> {out_file} ({failed} failed) · {tokens / n:.0f} tokens/item · "
               f"{seconds / n:.2f} s/item")
     if label_column and gold:
-        accuracy = sum(g == p for g, p in zip(gold, predicted)) / len(gold)
-        out.print(f"accuracy {accuracy:.3f} · macro-F1 {macro_f1(gold, predicted):.3f}")
+        report = classification_report(gold, predicted)  # a row that failed counts as wrong
+        out.print(f"accuracy {report['accuracy']:.3f} · macro-F1 {report['macro_f1']:.3f}")
 
 
 @app.command()

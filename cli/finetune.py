@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from plait.cli import app, err
+from plait.records import MissingColumnError, RecordError, read_records
 
 out = Console(highlight=False)
 finetune_app = typer.Typer(help="Fine-tune a node: prepare data, train adapters, gate and promote them.",
@@ -24,22 +23,19 @@ LLM_METHODS = ("lora", "prompt-tuning")
 def _labelled_rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, str]]:
     from plait.finetune.data import DataError
 
-    if path.suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DataError(f"{path} has no column {missing[0]!r}; its columns are {reader.fieldnames}. "
-                                "Pass --text-column / --label-column.")
-            return [(row[text_column], row[label_column]) for row in reader]
+    kind = "csv" if path.suffix == ".csv" else "jsonl"  # any other suffix is read as JSON lines
+    try:
+        records = list(read_records(path, format=kind, columns=(text_column, label_column)))
+    except MissingColumnError as exc:
+        raise DataError(f"{exc} Pass --text-column / --label-column.") from exc
+    except RecordError as exc:
+        raise DataError(str(exc)) from exc
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                row = json.loads(line)
-                rows.append((row[text_column], row[label_column]))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise DataError(f"{path}:{number}: expected JSON with {text_column!r} and {label_column!r} ({exc}).") from exc
+    for number, row in records:
+        if text_column not in row or label_column not in row:
+            raise DataError(f"{path}:{number}: expected JSON with {text_column!r} and {label_column!r}; this row has "
+                            f"{sorted(row)}. Pass --text-column / --label-column.")
+        rows.append((row[text_column], row[label_column]))
     return rows
 
 

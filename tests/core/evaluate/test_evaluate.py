@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from plait.cli import app
 from plait.evaluate import (DatasetError, RunStore, compare, evaluate, load_dataset, load_prompt, sample, split,
                             target)
-from plait.evaluate.targets import Target
+from plait.evaluate.targets import Target, runnable_target
 from plait.errors import PlaitError
 from plait.testing import ScriptedChatModel
 
@@ -117,7 +117,7 @@ def test_failed_items_are_recorded_not_fatal(tmp_path):
             raise ValueError("model unavailable")
         return inputs["text"].split()[-1]
     store = RunStore(tmp_path / "e.db")
-    run = evaluate(target(RunnableLambda(flaky)), data, store=store, metrics=["exact_match"], progress=False)
+    run = evaluate(runnable_target(RunnableLambda(flaky)), data, store=store, metrics=["exact_match"], progress=False)
     # "late" and "stolen" are scored (both wrong); the failed item is kept with its error, unscored
     assert run["metrics"]["errors"] == 1 and run["metrics"]["exact_match"] == 0.0
     assert [i["error"] for i in store.items(run["id"])][1] == "ValueError: model unavailable"
@@ -135,7 +135,7 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
             raise KeyboardInterrupt
         return keyword_classifier(inputs["text"])["label"]
     store = RunStore(tmp_path / "e.db")
-    tgt = target(RunnableLambda(model))
+    tgt = runnable_target(RunnableLambda(model))
     with pytest.raises(KeyboardInterrupt):
         evaluate(tgt, data, store=store, metrics=["exact_match"], name="long", progress=False)
     assert store.get("long")["status"] == "interrupted"
@@ -152,7 +152,7 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
 def test_resume_refuses_other_data(tmp_path):
     store = RunStore(tmp_path / "e.db")
     data = load_dataset(write_csv(tmp_path / "d.csv", ROWS))
-    tgt = target(RunnableLambda(lambda x: "card"))
+    tgt = runnable_target(RunnableLambda(lambda x: "card"))
     evaluate(tgt, data, store=store, metrics=["exact_match"], name="r", progress=False)
     other = load_dataset(write_csv(tmp_path / "o.csv", ROWS[:3]))
     with pytest.raises(PlaitError, match="Resume with the same target and data"):
@@ -160,7 +160,7 @@ def test_resume_refuses_other_data(tmp_path):
 
 
 def test_unknown_target_lists_choices():
-    with pytest.raises(PlaitError, match="classify, rag, support"):
+    with pytest.raises(PlaitError, match="classify, rag, role, support"):
         target("classifier")
 
 

@@ -73,7 +73,21 @@ def test_report_escapes_item_text(tmp_path):
     evil = item(1, text='<script>alert("x")</script> & <b>bold</b>')
     page = html_report(comparison(regressed=[evil]), tmp_path / "r.html").read_text()
     assert "<script>" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_report_escapes_predictions_labels_and_run_details(tmp_path):
+    evil = '<script>alert("x")</script>'
+    changed = {"item_id": "<i>7</i>", "input": "hi", "expected": "card_arrival", "a": "card_arrival", "b": evil}
+    data = comparison(regressed=[changed])
+    data["b"]["models"] = [evil]
+    data["metrics"][0]["name"] = "<b>accuracy</b>"
+    data["ci"]["metric"] = evil
+    page = html_report(data, tmp_path / "r.html").read_text()
+    assert "<script>" not in page and "<b>accuracy" not in page and "<i>7" not in page
+    assert page.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") == 3  # prediction, model, CI metric
+    assert '<td class="text">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</td>' in page
+    assert "<td>&lt;i&gt;7&lt;/i&gt;</td>" in page and "&lt;b&gt;accuracy&lt;/b&gt;" in page
 
 
 def test_report_shows_details_metrics_and_ci(tmp_path):
@@ -99,6 +113,7 @@ def test_report_caps_long_item_lists(tmp_path):
     assert page.count("Where is my new card?") == MAX_ITEMS
 
 
+@pytest.mark.browser
 def test_report_opens_in_headless_chromium_and_shows_the_confusion_matrices(tmp_path):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium) "

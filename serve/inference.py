@@ -26,18 +26,15 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import StreamingResponse
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.tools import StructuredTool
+from sse_starlette import EventSourceResponse
 
 from plait.errors import PlaitError
-from plait.models import LlamaCppChat, resolve_model
-from plait.models.llamacpp import STRUCTURED_MIN_TOKENS, STRUCTURED_REPEAT_PENALTY
+from plait.models import ModelSettings, capabilities, resolve_model
 from plait.models.refs import LOCAL_MODELS
-from plait.models.structured import structured_spec
-from plait.prompts import SCHEMA_HINT
+from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
 from plait.serve.openai_format import (
     ChatRequest,
     Chunks,
@@ -49,7 +46,6 @@ from plait.serve.openai_format import (
     deltas_of,
     error_event,
     finish_reason,
-    sse,
     usage_of,
 )
 from plait.serve.workers import DONE, Pump, in_worker
@@ -57,8 +53,6 @@ from plait.serve.workers import DONE, Pump, in_worker
 router = APIRouter(prefix="/v1")
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 EMBEDDING_ALIASES = frozenset({EMBEDDING_MODEL, "minilm", "local", f"sentence-transformers/{EMBEDDING_MODEL}"})
-TOOL_MIN_TOKENS = 512
-"""Token floor for tool calls on local models: the protocol's JSON (with its thought) must be able to close."""
 MAX_EMBEDDING_INPUTS = 2048
 
 
@@ -197,35 +191,37 @@ class _Plan:
     runnable: Runnable
     messages: list[BaseMessage]
     local: bool
-    """A llama.cpp model: queued FIFO, leading whitespace of the reply dropped."""
+    """A model in this process: queued FIFO, leading whitespace of the reply dropped."""
     tool_names: tuple[str, ...] = ()
     """Set when the reply is protocol JSON to parse into a tool call or an answer."""
 
 
 def _plan(body: ChatRequest, llm: Any) -> _Plan:
-    messages, local = _to_messages(body), isinstance(llm, LlamaCppChat)
-    stop = {"stop": [body.stop] if isinstance(body.stop, str) else body.stop} if body.stop else {}
-    runnable: Runnable = llm.bind(**stop)
+    messages, can = _to_messages(body), capabilities(llm)
+    stops = [body.stop] if isinstance(body.stop, str) else body.stop
+    settings = ModelSettings(stop=tuple(stops) if stops else None)
+    runnable: Runnable = llm.bind(**settings.options())
     tools = body.tools if body.tools and body.tool_choice != "none" else None
     wants_json = (body.response_format or {}).get("type", "text") != "text"
-    if not local and type(llm).bind_tools is not BaseChatModel.bind_tools:  # native tools: OpenAI references
+    if can.native_tools:  # OpenAI references: tools and response_format pass through
         if body.tools:
             tool_choice = {"tool_choice": body.tool_choice} if body.tool_choice else {}
-            runnable = llm.bind_tools([t.model_dump() for t in body.tools], **tool_choice).bind(**stop)
-        return _Plan(runnable.bind(response_format=body.response_format) if wants_json else runnable, messages, False)
-    if (tools or wants_json) and not local:
+            runnable = llm.bind_tools([t.model_dump() for t in body.tools], **tool_choice).bind(**settings.options())
+        runnable = runnable.bind(response_format=body.response_format) if wants_json else runnable
+        return _Plan(runnable, messages, can.in_process)
+    if (tools or wants_json) and not can.constrained:
         raise _bad_request(f"Model {body.model!r} supports neither tools nor response_format; use a llama.cpp "
                            "model (local:, gguf:, lora: with a GGUF adapter) or an OpenAI reference.", "model")
     if tools and wants_json:
         raise _bad_request("On local models send either tools or response_format, not both.", "response_format")
     if tools:
-        return _tools_plan(body, tools, llm, runnable, messages)
+        return _tools_plan(body, tools, llm, settings, messages)
     if wants_json:
-        return _json_plan(body, llm, runnable, messages)
-    return _Plan(runnable, messages, local)
+        return _json_plan(body, llm, settings, messages)
+    return _Plan(runnable, messages, can.in_process)
 
 
-def _json_plan(body: ChatRequest, llm: LlamaCppChat, runnable: Runnable, messages: list[BaseMessage]) -> _Plan:
+def _json_plan(body: ChatRequest, llm: Any, settings: ModelSettings, messages: list[BaseMessage]) -> _Plan:
     fmt = body.response_format or {}
     if fmt.get("type") == "json_object":
         schema: Any = {"type": "object"}
@@ -235,21 +231,19 @@ def _json_plan(body: ChatRequest, llm: LlamaCppChat, runnable: Runnable, message
         raise _bad_request("response_format must be {\"type\": \"text\"}, {\"type\": \"json_object\"} or "
                            "{\"type\": \"json_schema\", \"json_schema\": {\"name\": ..., \"schema\": {...}}}.",
                            "response_format")
+    # An explicit max_tokens is honoured (a cut-off reply ends with finish_reason "length", as on OpenAI);
+    # otherwise the model's structured-output budget applies.
+    budget = ModelSettings(max_tokens=_model_options(body).get("max_tokens"))
     try:
-        spec = structured_spec(schema)
+        # The model's own structured output, unparsed: it adds the schema hint and streams as text.
+        runnable = llm.constrained_output(schema, settings=settings.merged_with(budget))
     except Exception as exc:  # the grammar converter raises assorted errors on schemas it cannot express
         raise _bad_request(f"The JSON schema cannot be used for constrained decoding ({exc}); simplify it "
                            "(plain types, properties, enum, arrays).", "response_format") from exc
-    # An explicit max_tokens is honoured (a cut-off reply ends with finish_reason "length", as on OpenAI).
-    explicit = body.max_tokens or body.max_completion_tokens
-    budget = {} if explicit else {"max_tokens": max(llm.max_tokens, STRUCTURED_MIN_TOKENS)}
-    options = {"grammar": spec.grammar, "repeat_penalty": STRUCTURED_REPEAT_PENALTY, **budget}
-    # The grammar guarantees valid JSON; showing the schema is what makes its content sensible.
-    hint = SystemMessage(SCHEMA_HINT.format(schema=json.dumps(spec.json_schema)))
-    return _Plan(runnable.bind(**options), [hint, *messages], True)
+    return _Plan(runnable, messages, capabilities(llm).in_process)
 
 
-def _tools_plan(body: ChatRequest, tools: list[ToolSpec], llm: LlamaCppChat, runnable: Runnable,
+def _tools_plan(body: ChatRequest, tools: list[ToolSpec], llm: Any, settings: ModelSettings,
                 messages: list[BaseMessage]) -> _Plan:
     from plait.agents.prompts import REACT
     from plait.agents.protocol import describe_tools, protocol_schema, to_protocol
@@ -268,10 +262,12 @@ def _tools_plan(body: ChatRequest, tools: list[ToolSpec], llm: LlamaCppChat, run
     schema = protocol_schema(specs)
     if required:  # drop the final-answer branch: the grammar then admits tool calls only
         schema = {"anyOf": [branch for branch in schema["anyOf"] if "tool" in branch["properties"]]}
-    options = {"grammar": structured_spec(schema).grammar, "repeat_penalty": 1.1,
-               "max_tokens": max(_model_options(body).get("max_tokens", llm.max_tokens), TOOL_MIN_TOKENS)}
+    budget = ModelSettings(max_tokens=max(_model_options(body).get("max_tokens", llm.max_tokens), PROTOCOL_MIN_TOKENS))
+    runnable = llm.constrained_output(schema, schema_hint=False,
+                                      settings=settings.merged_with(FREE_TEXT).merged_with(budget))
     system = REACT.template.invoke({"tools": describe_tools(specs)}).to_messages()
-    return _Plan(runnable.bind(**options), [*system, *to_protocol(messages)], True, tuple(t.name for t in specs))
+    return _Plan(runnable, [*system, *to_protocol(messages)], capabilities(llm).in_process,
+                 tuple(t.name for t in specs))
 
 
 def _never(**kwargs: Any) -> None:
@@ -292,7 +288,7 @@ def _reply(plan: _Plan, message: AIMessage) -> AIMessage:
 
 
 @router.post("/chat/completions", response_model=None)
-async def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
+async def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any] | EventSourceResponse:
     """Chat with any plait model; ``stream: true`` answers with server-sent events."""
     _check(body)
     await _check_offered(request, body.model)
@@ -308,7 +304,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any
     return completion(message, **ident)
 
 
-async def _stream(request: Request, plan: _Plan, chunks: Chunks) -> StreamingResponse:
+async def _stream(request: Request, plan: _Plan, chunks: Chunks) -> EventSourceResponse:
     if plan.tool_names:
         # Protocol JSON means something only once complete: generate, parse, then send it as chunks.
         def iterate() -> Iterator[Any]:
@@ -320,11 +316,12 @@ async def _stream(request: Request, plan: _Plan, chunks: Chunks) -> StreamingRes
     first = await pump.next()
     if isinstance(first, Exception):
         raise first  # nothing is sent yet, so the client gets a proper status and error body
-    return StreamingResponse(_events(pump, first, plan, chunks), media_type="text/event-stream",
-                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+    # sse-starlette frames each event; "\n" line ends, as OpenAI's own server writes them.
+    return EventSourceResponse(_events(pump, first, plan, chunks), sep="\n", headers={"Cache-Control": "no-cache"})
 
 
 async def _events(pump: Pump, item: Any, plan: _Plan, chunks: Chunks) -> AsyncIterator[str]:
+    """The data of each event: the reply's chunks, its finish, its usage if asked for, then ``[DONE]``."""
     yield chunks.delta({"role": "assistant", "content": ""})
     usage, reported, lead = None, None, plan.local
     try:
@@ -344,7 +341,7 @@ async def _events(pump: Pump, item: Any, plan: _Plan, chunks: Chunks) -> AsyncIt
         yield chunks.delta({}, finish_reason(None, reported))
         if chunks.include_usage:
             yield chunks.usage(usage_of(usage))
-        yield sse("[DONE]")
+        yield "[DONE]"
     finally:
         pump.stop()  # a no-op after the end; stops generation when the client went away
 

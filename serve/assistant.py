@@ -2,16 +2,17 @@
 
 The assistant (:func:`plait.agents.support.support_assistant`) is built once per app, on the
 first request, over the ``helpcentre`` collection of the app's vector store; an empty collection
-is first filled from ``examples/helpcentre``, as ``make demo`` does. Conversations are kept per
-``thread_id`` by a SQLite checkpointer in the app's data folder. Every turn runs through the
-local-model queue (:mod:`plait.serve.workers`), streamed or not, so a slow reader never holds
-the model.
+is first filled from the packaged example help centre (:func:`plait.agents.help_centre_store`).
+Conversations are kept per ``thread_id`` by a SQLite checkpointer in the app's data folder. Every
+turn runs through the local-model queue (:mod:`plait.serve.workers`), streamed or not, so a slow
+reader never holds the model.
 
 Streaming answers are server-sent events, each ``event: NAME`` with a JSON ``data`` line:
 ``route`` ({route, topic}), ``tool`` ({tool, args, result}), ``sources`` ({sources}), ``token``
 ({text}), then ``done`` (the same object a non-streaming request returns) or ``error``
 ({message}). ``done.answer`` is the final answer: it replaces the streamed tokens when the
-assistant's output check replaced the model's reply.
+assistant's output check replaced the model's reply. A comment line (``: ping``) every 15 s keeps
+proxies from closing a quiet stream; SSE clients skip comments.
 
 Example:
     >>> import httpx  # doctest: +SKIP
@@ -33,21 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse
 from langchain_core.messages import AIMessageChunk
 from pydantic import BaseModel, ConfigDict
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from plait.config import Settings
-from plait.errors import PlaitError
 from plait.serve.workers import DONE, Pump, in_worker
 
 router = APIRouter()
 CHAT_PATH = "/v1/assistants/support/chat"
-COLLECTION = "helpcentre"
-"""The collection ``make demo`` fills and the assistant answers from."""
-EXAMPLE_HELPCENTRE = Path(__file__).resolve().parents[2] / "examples" / "helpcentre"
-REPLY_TOKENS = 60
-"""Token limit of the chit-chat and hand-off replies, as in ``support_assistant``'s own defaults."""
 MAX_MESSAGE_CHARS = 4000
 ANSWER_NODES = frozenset({"help_centre", "chit_chat"})
 """Nodes whose model output is the answer; tokens of the classifier and hand-off summary are not."""
@@ -75,38 +71,27 @@ class SupportChatRequest(BaseModel):
 
 # ---- building the assistant ------------------------------------------------------------------
 
-def help_centre_store(settings: Settings) -> Any:
-    """Open the ``helpcentre`` collection, filling it from ``examples/helpcentre`` when it is empty."""
-    from plait.retrieval import ingest, vector_store
-
-    store = vector_store(COLLECTION, settings=settings)
-    if store._collection.count() == 0:
-        if not EXAMPLE_HELPCENTRE.is_dir():
-            raise PlaitError(f"The {COLLECTION!r} collection is empty and there is no {EXAMPLE_HELPCENTRE} to fill "
-                             f"it from: run `plait ingest YOUR_ARTICLES --collection {COLLECTION}` first.")
-        ingest([EXAMPLE_HELPCENTRE], store=store)
-    return store
-
-
 def build_support(settings: Settings, data_dir: Path) -> Any:
     """Build the support graph on ``settings``' models and store, checkpointed under ``data_dir``.
 
     Example:
         >>> assistant = build_support(load_settings(), Path(".plait/serve"))  # doctest: +SKIP
     """
-    # Layers above the core, imported where used (as plait.cli does).
-    from plait.agents import sqlite_checkpointer
+    # Imported where used: the app starts without loading the agents' stack until the first chat.
+    from plait.agents import help_centre_store, sqlite_checkpointer
     from plait.agents.support import support_assistant
     from plait.models import resolve_model
+    from plait.models.settings import SHORT_REPLY
     from plait.tools import shop_database
 
     def model(role: str, **options: Any) -> Any:
         return resolve_model(role=role, settings=settings, **options)
 
     return support_assistant(
-        store=help_centre_store(settings), db=shop_database(settings.home / "shop.db"),
+        store=help_centre_store(settings=settings), db=shop_database(settings.home / "shop.db"),
         classifier_model=model("classifier"), answerer=model("answerer"),
-        responder=model("responder", max_tokens=REPLY_TOKENS), summarizer=model("summarizer", max_tokens=REPLY_TOKENS),
+        # The chit-chat and hand-off replies are short, as in support_assistant's own defaults.
+        responder=model("responder", **SHORT_REPLY.options()), summarizer=model("summarizer", **SHORT_REPLY.options()),
         checkpointer=sqlite_checkpointer(data_dir / "threads.db"))
 
 
@@ -212,7 +197,7 @@ def _checked(body: SupportChatRequest) -> tuple[str, str]:
 
 
 @router.post(CHAT_PATH, response_model=None)
-async def support_chat(body: SupportChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
+async def support_chat(body: SupportChatRequest, request: Request) -> dict[str, Any] | EventSourceResponse:
     """Answer a customer message with the support assistant: route, tool calls, sources and answer."""
     message, thread_id = _checked(body)
     state = request.app.state
@@ -222,22 +207,22 @@ async def support_chat(body: SupportChatRequest, request: Request) -> dict[str, 
     first = await pump.next()
     if isinstance(first, Exception):
         raise first  # nothing is sent yet: the client gets a proper status and error body
-    return StreamingResponse(_sse(pump, first), media_type="text/event-stream",
-                             headers={"cache-control": "no-cache", "x-accel-buffering": "no",
-                                      "x-thread-id": thread_id})
+    # "\n" line ends: the chat page splits events on a blank line written as "\n\n".
+    return EventSourceResponse(_sse(pump, first), sep="\n",
+                               headers={"cache-control": "no-cache", "x-thread-id": thread_id})
 
 
-def sse_event(name: str, data: dict[str, Any]) -> str:
+def sse_event(name: str, data: dict[str, Any]) -> ServerSentEvent:
     """One named server-sent event with JSON data.
 
     Example:
-        >>> sse_event("token", {"text": "Hi"})
-        'event: token\\ndata: {"text": "Hi"}\\n\\n'
+        >>> sse_event("token", {"text": "Hi"}).encode()
+        b'event: token\\ndata: {"text": "Hi"}\\n\\n'
     """
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    return ServerSentEvent(json.dumps(data, ensure_ascii=False), event=name, sep="\n")
 
 
-async def _sse(pump: Pump, item: Any) -> AsyncIterator[str]:
+async def _sse(pump: Pump, item: Any) -> AsyncIterator[ServerSentEvent]:
     try:
         while item is not DONE:
             if isinstance(item, Exception):

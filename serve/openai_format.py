@@ -123,14 +123,14 @@ def completion(message: AIMessage, *, id: str, created: int, model: str) -> dict
             "choices": [{"index": 0, "message": out, "logprobs": None, "finish_reason": finish_reason(message)}]}
 
 
-def sse(data: dict[str, Any] | str) -> str:
-    """One server-sent event carrying ``data`` (JSON, or a literal such as ``[DONE]``)."""
-    return f"data: {data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)}\n\n"
+def event_data(data: dict[str, Any]) -> str:
+    """The ``data`` of one server-sent event: the JSON text (sse-starlette adds the framing)."""
+    return json.dumps(data, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
 class Chunks:
-    """Writes the ``chat.completion.chunk`` events of one streamed reply."""
+    """Writes the data of the ``chat.completion.chunk`` events of one streamed reply."""
 
     id: str
     created: int
@@ -143,11 +143,11 @@ class Chunks:
         body = self._body([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
         if self.include_usage:
             body["usage"] = None
-        return sse(body)
+        return event_data(body)
 
     def usage(self, usage: dict[str, int]) -> str:
         """The final event of a stream with ``include_usage``: no choices, the usage."""
-        return sse({**self._body([]), "usage": usage})
+        return event_data({**self._body([]), "usage": usage})
 
     def _body(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
@@ -173,4 +173,4 @@ def deltas_of(message: AIMessage, *, strip_lead: bool = False) -> list[dict[str,
 
 def error_event(message: str) -> str:
     """An error in the middle of a stream (the status is already sent); OpenAI's clients raise it."""
-    return sse({"error": {"message": message, "type": "server_error", "param": None, "code": None}})
+    return event_data({"error": {"message": message, "type": "server_error", "param": None, "code": None}})

@@ -1,0 +1,151 @@
+"""One reader for labelled files: the rows of a .csv, .jsonl or .json file as (line number, dict).
+
+Datasets, few-shot pools, moderation data and fine-tuning data all come through here, so every
+layer agrees on the encoding (UTF-8, with or without a byte-order mark), on blank lines (skipped)
+and on errors, which name ``file:line`` and say how to fix the file. Callers keep their own
+checks of what a row must hold, and their own messages for it.
+
+Example:
+    >>> from plait.records import parse_jsonl
+    >>> list(parse_jsonl('{"text": "hi", "label": "greeting"}\\n\\n{"text": "bye", "label": "farewell"}',
+    ...                  source="pool.jsonl"))
+    [(1, {'text': 'hi', 'label': 'greeting'}), (3, {'text': 'bye', 'label': 'farewell'})]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from plait.errors import PlaitError
+
+Format = Literal["csv", "jsonl", "json"]
+Record = tuple[int, dict[str, Any]]
+"""A row and the line it starts on (1-based; in a CSV file, the line it ends on)."""
+
+FORMATS: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".json": "json"}
+"""Format of each file suffix; callers that read other suffixes name the format themselves."""
+
+_FIX = {"csv": "Pass a UTF-8 CSV file with a header row.",
+        "jsonl": "Pass a UTF-8 JSONL file: one JSON object per line.",
+        "json": "Pass a UTF-8 JSON file holding one array of objects."}
+_GAP = re.compile(r"[\s,]*")  # between the items of a JSON array that has already parsed
+
+
+class RecordError(PlaitError):
+    """A labelled file that cannot be read; the message names ``file:line`` and the fix."""
+
+
+class MissingColumnError(RecordError):
+    """A CSV header lacks a column the caller needs (often: the wrong column was named)."""
+
+
+def read_records(path: str | Path, *, format: Format | None = None, columns: Sequence[str] = (),
+                 skip_blank: bool = True) -> Iterator[Record]:
+    """Yield ``(line, row)`` for every row of a CSV (header row), JSONL or JSON (array) file.
+
+    ``format`` defaults to the one of the file's suffix (:data:`FORMATS`). ``columns`` are
+    columns a CSV header must name (:class:`MissingColumnError` otherwise); JSON rows have no
+    header, so their fields are the caller's to check. ``skip_blank=False`` makes a blank line
+    of a JSONL file an error. Every problem raises :class:`RecordError`.
+
+    Example:
+        >>> for line, row in read_records("eval.csv", columns=["text", "label"]):  # doctest: +SKIP
+        ...     print(line, row["text"], row["label"])
+        2 Where is my card? card_arrival
+    """
+    path = Path(path)
+    kind = format or FORMATS.get(path.suffix.lower())
+    if kind not in _FIX:
+        raise RecordError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .jsonl (or .json holding "
+                          "one array of objects).")
+    text = _read_text(path, kind)
+    if kind == "csv":
+        yield from _csv_rows(text, str(path), columns)
+    elif kind == "jsonl":
+        yield from parse_jsonl(text, source=str(path), skip_blank=skip_blank)
+    else:
+        yield from _json_rows(text, str(path))
+
+
+def parse_jsonl(text: str, *, source: str, skip_blank: bool = True) -> Iterator[Record]:
+    """Yield ``(line, object)`` for each line of JSONL ``text``; errors name ``source:LINE``.
+
+    For text that did not come from a file (an upload); a byte-order mark is not removed here.
+
+    Example:
+        >>> next(parse_jsonl('{"q": 1}', source="upload.jsonl"))
+        (1, {'q': 1})
+    """
+    # Universal newlines: "\r\n" and "\r" end lines too, but U+2028 and friends (which
+    # str.splitlines() would split on) may sit inside a JSON string.
+    for number, line in enumerate(io.StringIO(text, newline=None), 1):
+        where = f"{source}:{number}"
+        if not line.strip():
+            if skip_blank:
+                continue
+            raise RecordError(f"{where}: empty line; every line must hold one JSON object. Remove it.")
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RecordError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}). "
+                              "Each line must be one JSON object.") from exc
+        yield number, _object(row, where, "Each line must be one JSON object.")
+
+
+def _read_text(path: Path, kind: Format) -> str:
+    try:
+        # newline="" keeps the line ends inside quoted CSV fields for the csv module to read.
+        with path.open(encoding="utf-8-sig", newline="" if kind == "csv" else None) as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(f"Cannot read {path}: {exc}. {_FIX[kind]}") from exc
+
+
+def _csv_rows(text: str, source: str, columns: Sequence[str]) -> Iterator[Record]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fields = reader.fieldnames or []
+        for name in columns:
+            if name not in fields:
+                raise MissingColumnError(f"{source} has no column {name!r}; its columns are {fields}.")
+        for row in reader:
+            yield reader.line_num, dict(row)
+    except csv.Error as exc:
+        # reader.reader: the DictReader's own count stops at the last good row.
+        raise RecordError(f"{source}:{reader.reader.line_num}: malformed CSV ({exc}). {_FIX['csv']}") from exc
+
+
+def _json_rows(text: str, source: str) -> Iterator[Record]:
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}). "
+                          f"{_FIX['json']}") from exc
+    if not isinstance(items, list):
+        raise RecordError(f"{source}: expected an array of objects, got {type(items).__name__}. {_FIX['json']} "
+                          "(or a .jsonl file, one object per line).")
+    for line, item in zip(_item_lines(text), items):
+        yield line, _object(item, f"{source}:{line}", _FIX["json"])
+
+
+def _item_lines(text: str) -> Iterator[int]:
+    """The line each item of a (valid) JSON array starts on."""
+    decoder = json.JSONDecoder()
+    index = _GAP.match(text, text.index("[") + 1).end()
+    line, counted = 1, 0
+    while index < len(text) and text[index] != "]":
+        line, counted = line + text.count("\n", counted, index), index
+        yield line
+        index = _GAP.match(text, decoder.raw_decode(text, index)[1]).end()
+
+
+def _object(row: Any, where: str, fix: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise RecordError(f"{where}: expected a JSON object, got {type(row).__name__}. {fix}")
+    return row
