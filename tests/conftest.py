@@ -31,3 +31,24 @@ def local_llm():
     from plait.models import resolve_model
 
     return resolve_model("local:gemma-3-270m", settings=Settings(tracing=False), max_tokens=48)
+
+
+# The fast lane (`make test-fast`: not real, not train, not browser) runs no model: a test that
+# loads the local model, MiniLM or a Chroma client without saying so fails here, naming its marker.
+HEAVY_MARKERS = ("real", "train", "browser")
+
+
+@pytest.fixture(autouse=True)
+def heavy_loads_need_a_marker(request, monkeypatch):
+    if any(request.node.get_closest_marker(m) for m in HEAVY_MARKERS):
+        return
+
+    def refuse(what: str):
+        def load(*args, **kwargs):
+            raise AssertionError(f"{request.node.nodeid} loads {what}: mark it @pytest.mark.real "
+                                 "(or train) so `make test-fast` leaves it out.")
+        return load
+    monkeypatch.setattr("plait.models.llamacpp._load", refuse("the local model (llama.cpp)"))
+    monkeypatch.setattr("plait.retrieval.embeddings._load", refuse("MiniLM"))
+    monkeypatch.setattr("plait.retrieval.store._persistent_client", refuse("a Chroma client"))
+    monkeypatch.setattr("plait.retrieval.store._http_client", refuse("a Chroma client"))
