@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 
 ROLE_PREFIX = {"human": "User", "ai": "Assistant", "tool": "Observation"}
 TRANSCRIPT_STOPS = ("\nUser:", "\nObservation:")

@@ -3,7 +3,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 from langchain_core.messages import ToolMessage
 from langgraph.types import Command
 
