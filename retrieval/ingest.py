@@ -22,10 +22,14 @@ from typing import Any
 
 from plait.retrieval.errors import IngestError
 from plait.retrieval.loaders import SUPPORTED, load_sections
-from plait.retrieval.splitter import CHUNK_TOKENS, OVERLAP_TOKENS, split_text
+from plait.retrieval.splitter import CHUNK_TOKENS, OVERLAP_TOKENS
+from plait.retrieval.units import answer_units, pack_units
 
-SPLITTER_VERSION = 1
-"""Bump when loading or splitting changes, so existing collections are re-chunked."""
+SPLITTER_VERSION = 2
+"""Bump when loading or splitting changes, so existing collections are re-chunked.
+2: chunks are a heading line then one answer unit (sentence, list item, table row) per line."""
+UNIT_LINES = "lines"
+"""Metadata ``units`` value: the chunk's lines after its heading are its answer units."""
 
 
 @dataclass
@@ -85,12 +89,14 @@ def _chunks(path: Path, source: str, file_hash: str, count: Callable[[str], int]
     index = 0
     for section in load_sections(path):
         heading = " — ".join(part for part in (section.title, section.section) if part)
-        for piece in split_text(section.text, count=count, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens):
-            text = f"{heading}\n{piece}" if heading else piece  # the heading helps retrieval of short chunks
+        units = answer_units(section.text)
+        for piece in pack_units(units, count=count, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens):
+            # The heading line helps retrieval of short chunks; one unit a line keeps each fact addressable.
+            text = "\n".join([heading, *piece] if heading else piece)
             occurrence = seen[text] = seen.get(text, -1) + 1
             chunks[chunk_id(source, text, occurrence)] = (text, {
                 "source": source, "title": section.title, "section": section.section,
-                "chunk_index": index, "file_hash": file_hash})
+                "chunk_index": index, "file_hash": file_hash, "units": UNIT_LINES, "headed": bool(heading)})
             index += 1
     return chunks
 
