@@ -65,13 +65,17 @@ BATCH_COT_SLOT = "{reasoning} Answer: {answer}"
 RAG = prompt("rag", [
     ("system", "You answer customers' questions using only the numbered passages. Cite the passages you "
                "use like [1]. If the passages do not contain the answer, say that you don't know."),
-    ("human", "Passages:\n[1] Delivery costs — Standard delivery: Standard delivery costs £3.95 and takes 3-5 "
-              "working days.\n[2] Gift cards — Using a gift card: Enter the gift card code at checkout.\n\n"
-              "Question: how much do you charge for delivery?"),
-    ("ai", "Standard delivery costs £3.95 and takes 3-5 working days [1]."),
     ("human", "Passages:\n{context}\n\nQuestion: {question}"),
 ])
-"""Retrieval-augmented answer with numbered citations; one worked exchange shows the citing style."""
+"""Retrieval-augmented answer with numbered citations (``mode="generate"``). No worked example: a
+small model copies an example's facts into unrelated answers, so a generic prompt carries none."""
+RAG_EVIDENCE = prompt("rag_evidence", [
+    ("system", "Answer the customer's question in one short sentence, using only the numbered evidence. "
+               "Copy prices, times and numbers exactly as written and cite the evidence like [1]. "
+               "If the evidence does not answer the question, say that you don't know."),
+    ("human", "Evidence:\n{evidence}\n\nQuestion: {question}"),
+])
+"""Short answer from selected answer units (``mode="checked"``); the answer is then checked against them."""
 RAG_PASSAGE = "[{n}] {heading}: {text}"
 DONT_KNOW = "I don't know: I could not find this in the help centre. A colleague can help you further."
 """Said, without calling the model, when no passage passes the relevance threshold."""
