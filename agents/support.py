@@ -32,6 +32,7 @@ from plait.agents.prompts import (BLOCKED_REPLY, CANCEL_REPLY, FALLBACK_REPLY, H
                                   ORDER_REPLY, ORDER_TRACKING, SUPPORT_CHAT, SUPPORT_EXAMPLES, SUPPORT_HANDOFF,
                                   SUPPORT_LABELS)
 from plait.chains import classifier, moderator, rag
+from plait.chains.rag import Mode
 from plait.models import resolve_model
 from plait.models.settings import SHORT_REPLY
 from plait.prompts import as_node
@@ -53,6 +54,8 @@ class SupportState(TypedDict, total=False):
     tool_calls: Annotated[list[dict[str, Any]], operator.add]
     summary: str
     checks: Annotated[list[str], operator.add]
+    answer_mode: str
+    """How a help-centre answer was made: extractive | checked | fallback | generated (see plait.chains.rag)."""
     seconds: Annotated[dict[str, float], operator.or_]
 
 
@@ -91,16 +94,18 @@ def _order_node(db: str | Path | None) -> Callable[[SupportState], dict[str, Any
 def support_assistant(*, collection: str = "helpcentre", store: Any = None, db: str | Path | None = None,
                       classifier_model: str | BaseChatModel | None = None, answerer: str | BaseChatModel | None = None,
                       responder: str | BaseChatModel | None = None, summarizer: str | BaseChatModel | None = None,
-                      k: int = 4, route_examples: int = 6, checkpointer: Any = None) -> Any:
+                      k: int = 6, answer_mode: Mode = "extractive", route_examples: int = 6,
+                      checkpointer: Any = None) -> Any:
     """Build the compiled support graph. Models default to the roles of the same names.
 
-    ``k`` is the number of help-centre passages an answer rests on; ``route_examples`` the number
-    of most similar labelled messages the router is shown.
+    ``k`` is the number of help-centre chunks searched for evidence and ``answer_mode`` the RAG
+    answer path (``extractive`` quotes the help centre; ``checked`` lets the answerer write under a
+    faithfulness check); ``route_examples`` the number of most similar labelled messages the router is shown.
     """
     check = moderator()
     route_classifier = classifier(SUPPORT_LABELS, model=classifier_model, examples=SUPPORT_EXAMPLES, k=route_examples,
                                   name="route")
-    answer_from_kb = rag(collection, store=store, model=answerer, k=k)
+    answer_from_kb = rag(collection, store=store, model=answerer, k=k, mode=answer_mode)
     chat = as_node(SUPPORT_CHAT.template | resolve_model(responder, role="responder", **SHORT_REPLY.options())
                    .bind(stop=["\n"]) | StrOutputParser(), name="chit_chat", prompt=SUPPORT_CHAT)
     summarise = as_node(SUPPORT_HANDOFF.template | resolve_model(summarizer, role="summarizer", **SHORT_REPLY.options())
@@ -119,7 +124,7 @@ def support_assistant(*, collection: str = "helpcentre", store: Any = None, db: 
             return {"answer": FALLBACK_REPLY, "checks": ["no relevant help-centre article"], "route": "handoff"}
         sources = [{"n": s.n, "title": s.title, "source": Path(s.source).name, "score": s.score, "cited": s.cited}
                    for s in result.sources]
-        return {"answer": result.answer, "sources": sources}
+        return {"answer": result.answer, "sources": sources, "answer_mode": result.mode}
 
     def chit_chat(state: SupportState) -> dict[str, Any]:
         return {"answer": chat.invoke({"message": state["message"]}).strip()}

@@ -8,13 +8,16 @@ that separates in-scope from out-of-scope dev questions (refusing >= 95% of thos
 Reports article-grouped 5-fold cross-validated top-1 accuracy before fitting on everything.
 
     .venv/bin/python benchmarks/train_evidence_ranker.py [--check]   # --check: report only, write nothing
+
+For your own documents: --docs FOLDER --data QUESTIONS.jsonl [...] --out my_ranker.json, then
+``rag(..., ranker=LinearRanker.load("my_ranker.json"))``. Each question line is
+{"question", "article" (file name), "facts": [strings the answer contains], "out_of_scope": bool}.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write  # noqa: E402
+from rag_facts import normal  # noqa: E402
 
 from plait.agents import example_help_centre  # noqa: E402
 from plait.chains.evidence import Evidence, UnitVectors, candidates, features, normalise_question  # noqa: E402
@@ -34,10 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV = [ROOT / "finetune" / "data" / name for name in ("helpcentre_dev.jsonl", "helpcentre_dev_chat.jsonl")]
 OUT = ROOT / "chains" / "data" / "evidence_ranker.json"
 K = 6
-
-
-def normal(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("–", "-").replace("—", "-").replace("’", "'")).lower()
 
 
 def groups(store, items: list[dict], vectors: UnitVectors) -> list[dict]:
@@ -69,11 +69,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--c", type=float, default=1.0)
+    parser.add_argument("--docs", type=Path, default=None, help="documents folder (default: the example help centre)")
+    parser.add_argument("--data", type=Path, nargs="+", default=DEV)
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    items = [json.loads(line) for path in DEV for line in path.read_text().splitlines() if line.strip()]
+    items = [json.loads(line) for path in args.data for line in path.read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         store = vector_store("ranker-train", path=tmp)
-        ingest([example_help_centre()], store=store)
+        ingest([args.docs or example_help_centre()], store=store)
         data = groups(store, items, UnitVectors(store.embeddings))
     articles = sorted({d["item"]["article"] for d in data if d["item"]["article"]})
     folds = [articles[i::5] for i in range(5)]
@@ -88,7 +91,7 @@ def main() -> None:
     inside_kept = np.mean([best[d["item"]["id"]] >= threshold for d in data if not d["item"]["out_of_scope"]])
     ranker = type(ranker)(ranker.weights, ranker.bias, ranker.mean, ranker.scale, threshold)
     if not args.check:
-        ranker.save(OUT)
+        ranker.save(args.out)
     write("train_evidence_ranker", {
         "dev_questions": len(items), "candidates_per_question": round(np.mean([len(d["rows"]) for d in data
                                                                               if d["rows"] is not None]), 1),

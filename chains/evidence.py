@@ -9,8 +9,8 @@ trained on questions written apart from the evaluation set, scores them. Unit ve
 cached, so a help centre is embedded once per process.
 
 Example:
-    >>> units = select_evidence("how much is express delivery", hits, vectors=UnitVectors(store.embeddings))  # doctest: +SKIP
-    >>> units[0].text  # doctest: +SKIP
+    >>> vectors = UnitVectors(store.embeddings)  # doctest: +SKIP
+    >>> select_evidence("how much is express delivery", hits, vectors=vectors).units[0].text  # doctest: +SKIP
     'Service: Express delivery (next working day); Price: £6.95'
 """
 
@@ -33,8 +33,8 @@ _STOP = set("a an the and or of to in on for with by at from is are be it its th
             "will may do does if as i my me so up any all what how when which who there their have has had was "
             "would could should please hello hi dear thanks thank just get got not no yes about".split())
 _WANTS = {
-    "price": re.compile(r"\b(how much|cost|costs|price|charge|charged|fee|fees|pay for|spend|£|\$|quid|expensive|cheap)",
-                        re.I),
+    "price": re.compile(r"\b(how much|cost|costs|price|charge|charged|fee|fees|pay for|spend|quid|expensive|cheap)"
+                        r"|[£$€]", re.I),
     "duration": re.compile(r"\b(how long|how soon|how many (days|weeks|months|years|hours)|when will|how quickly|"
                            r"until|within|days?|weeks?|months?|years?|hours?)\b", re.I),
     "count": re.compile(r"\b(how many|how old|minimum|maximum|max|min|at least|up to|limit)\b", re.I),

@@ -35,6 +35,7 @@ from plait.chains.evidence import Evidence, UnitVectors, normalise_question, sel
 from plait.chains.faithful import check_answer
 from plait.chains.inputs import text_field
 from plait.chains.prompts import DONT_KNOW, RAG, RAG_EVIDENCE, RAG_PASSAGE
+from plait.chains.ranker import LinearRanker
 from plait.models import ModelSettings, resolve_model
 from plait.prompts import Prompt, as_node
 from plait.retrieval import Hit, search, vector_store
@@ -131,13 +132,14 @@ class _Rag:
     mmr: bool
     settings: ModelSettings
     vectors: UnitVectors
+    ranker: LinearRanker | None
 
     def __call__(self, value: Any, config: RunnableConfig) -> RagAnswer:
         question = text_field(value, "question",
                               empty="RAG needs a non-empty question (a string or {'question': ...}).")
         query = normalise_question(question)
         hits = search(query, store=self.store, k=self.k, threshold=self.threshold, mmr=self.mmr)
-        selection = select_evidence(query, hits, vectors=self.vectors)
+        selection = select_evidence(query, hits, vectors=self.vectors, ranker=self.ranker)
         evidence = selection.units
         if not evidence or selection.best_similarity < self.min_similarity:
             return RagAnswer(question=question, answer=DONT_KNOW, sources=[], knew=False)
@@ -177,7 +179,8 @@ class _Rag:
 
 def rag(collection: str | None = None, *, store: Any = None, model: str | BaseChatModel | None = None,
         mode: Mode = "extractive", k: int = 6, threshold: float = DEFAULT_THRESHOLD,
-        min_similarity: float = MIN_SIMILARITY, quote_units: int = QUOTE_UNITS, mmr: bool = False, max_tokens: int = 160, prompt: Prompt | None = None,
+        min_similarity: float = MIN_SIMILARITY, quote_units: int = QUOTE_UNITS, ranker: LinearRanker | None = None,
+        mmr: bool = False, max_tokens: int = 160, prompt: Prompt | None = None,
         name: str = "rag") -> Runnable[Any, RagAnswer]:
     """Build a RAG node: question in, :class:`RagAnswer` (answer, numbered sources, mode) out.
 
@@ -185,7 +188,8 @@ def rag(collection: str | None = None, *, store: Any = None, model: str | BaseCh
     (see the module docs); ``model`` defaults to the ``answerer`` role and is loaded only for the
     ``checked`` and ``generate`` modes; ``k`` chunks are searched for evidence; ``threshold`` is
     the minimum cosine relevance of a chunk and ``min_similarity`` that of the closest answer
-    unit; ``quote_units`` is how many units an extractive answer (or a fallback) quotes.
+    unit; ``quote_units`` is how many units an extractive answer (or a fallback) quotes; ``ranker``
+    replaces the packaged evidence ranker (one trained on your questions, ``LinearRanker.load(path)``).
 
     Example:
         >>> rag("helpcentre", mode="checked").invoke("can i pay with bitcoin?").mode  # doctest: +SKIP
@@ -197,5 +201,5 @@ def rag(collection: str | None = None, *, store: Any = None, model: str | BaseCh
     prompt = prompt or (RAG if mode == "generate" else RAG_EVIDENCE)
     llm = None if mode == "extractive" else resolve_model(model, role="answerer")
     step = _Rag(store, llm, prompt, mode, k, threshold, min_similarity, quote_units, mmr,
-                ModelSettings(max_tokens=max_tokens, stop=RAG_STOP), UnitVectors(store.embeddings))
+                ModelSettings(max_tokens=max_tokens, stop=RAG_STOP), UnitVectors(store.embeddings), ranker)
     return as_node(RunnableLambda(step, name=name), name=name, prompt=None if mode == "extractive" else prompt)

@@ -24,12 +24,14 @@ def ask(
     use_rag: bool = typer.Option(False, "--rag", help="Answer from the vector store, with sources."),
     agent: str = typer.Option(None, "--agent", help="Ask an agent instead (support)."),
     collection: str = typer.Option(None, help="Collection for --rag."),
+    mode: str = typer.Option("extractive", help="--rag answer path: extractive (quote the evidence), checked (model "
+                                                "answer under a faithfulness check) or generate (unchecked)."),
 ) -> None:
     """Answer TEXT with a model (the packaged local model unless configured otherwise)."""
     if not text.strip():
         raise typer.BadParameter("the question is empty", param_hint="TEXT")
     if use_rag:
-        _ask_rag(text, model, collection, max_tokens, as_json)
+        _ask_rag(text, model, collection, max_tokens, as_json, mode)
         return
     if agent:
         from plait.cli.chat import build_agent, run_turn
@@ -61,13 +63,17 @@ def ask(
               f"tokens · {seconds:.2f}s[/]")
 
 
-def _ask_rag(text: str, model: str | None, collection: str | None, max_tokens: int, as_json: bool) -> None:
+def _ask_rag(text: str, model: str | None, collection: str | None, max_tokens: int, as_json: bool,
+             mode: str) -> None:
     from pathlib import Path
 
     from plait.chains import rag
+    from plait.chains.rag import MODES
 
+    if mode not in MODES:
+        raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
     started = time.perf_counter()
-    result = rag(collection, model=model, max_tokens=max_tokens).invoke(text)
+    result = rag(collection, model=model, max_tokens=max_tokens, mode=mode).invoke(text)
     if as_json:
         print(json.dumps({**result.model_dump(exclude={"sources"}),
                           "sources": [s.model_dump(exclude={"text"}) for s in result.sources],
@@ -77,5 +83,5 @@ def _ask_rag(text: str, model: str | None, collection: str | None, max_tokens: i
     for source in result.sources:
         mark = "*" if source.cited else " "
         out.print(f"[dim]{mark}[{source.n}] {Path(source.source).name} · {source.title} · {source.score:.2f}[/]")
-    err.print(f"[dim]{result.input_tokens} prompt + {result.output_tokens} completion tokens · "
+    err.print(f"[dim]{result.mode} · {result.input_tokens} prompt + {result.output_tokens} completion tokens · "
               f"{time.perf_counter() - started:.2f}s[/]")

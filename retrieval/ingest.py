@@ -22,8 +22,7 @@ from typing import Any
 
 from plait.retrieval.errors import IngestError
 from plait.retrieval.loaders import SUPPORTED, load_sections
-from plait.retrieval.splitter import CHUNK_TOKENS, OVERLAP_TOKENS
-from plait.retrieval.units import answer_units, pack_units
+from plait.retrieval.units import CHUNK_TOKENS, OVERLAP_TOKENS, answer_units, pack_units
 
 SPLITTER_VERSION = 2
 """Bump when loading or splitting changes, so existing collections are re-chunked.

@@ -16,6 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+CHUNK_TOKENS = 200
+"""MiniLM reads at most 256 word pieces; 200 leaves room for the title line."""
+OVERLAP_TOKENS = 40
+
 # A sentence ends at . ! or ? followed by a space and a capital, digit, quote or bracket, unless the
 # word before the full stop is a known abbreviation ("Larkspur & Co. order", "e.g. a lamp").
 _ABBREVIATIONS = {"co", "e.g", "i.e", "etc", "approx", "no", "mr", "mrs", "ms", "dr", "st", "vs", "inc", "ltd"}
@@ -78,19 +82,22 @@ def answer_units(text: str) -> list[str]:
     return [u for u in units if u]
 
 
-def _fit(unit: str, count: Callable[[str], int], limit: int) -> list[str]:
-    """A unit over ``limit`` tokens is cut into word runs that fit (rare: a run-on sentence)."""
-    words = unit.split()
-    pieces = []
+def _fit(unit: str, count: Callable[[str], int], limit: int) -> list[tuple[str, int]]:
+    """(piece, tokens) for a unit; one over ``limit`` tokens is cut into word runs that fit (a run-on sentence)."""
+    tokens = count(unit)
+    if tokens <= limit:
+        return [(unit, tokens)]
+    words, pieces = unit.split(), []
     while words and count(" ".join(words)) > limit:
         cut = max(1, len(words) * limit // max(1, count(" ".join(words))))
         pieces.append(" ".join(words[:cut]))
         words = words[cut:]
-    return pieces + ([" ".join(words)] if words else [])
+    pieces += [" ".join(words)] if words else []
+    return [(piece, count(piece)) for piece in pieces]
 
 
-def pack_units(units: list[str], *, count: Callable[[str], int], chunk_tokens: int,
-               overlap_tokens: int) -> list[list[str]]:
+def pack_units(units: list[str], *, count: Callable[[str], int], chunk_tokens: int = CHUNK_TOKENS,
+               overlap_tokens: int = OVERLAP_TOKENS) -> list[list[str]]:
     """Pack units into chunks of at most ``chunk_tokens``; each chunk repeats up to
     ``overlap_tokens`` of units from the end of the previous one.
 
@@ -100,11 +107,11 @@ def pack_units(units: list[str], *, count: Callable[[str], int], chunk_tokens: i
     """
     if overlap_tokens >= chunk_tokens:
         raise ValueError("overlap_tokens must be smaller than chunk_tokens.")
-    size = {}
+    size: dict[str, int] = {}
     chunks: list[list[str]] = []
     current: list[str] = []
-    for unit in (piece for u in units for piece in _fit(u, count, chunk_tokens - overlap_tokens)):
-        size[unit] = size.get(unit) or count(unit)
+    for unit, tokens in (piece for u in units for piece in _fit(u, count, chunk_tokens - overlap_tokens)):
+        size[unit] = tokens
         if current and sum(size[u] for u in current) + size[unit] > chunk_tokens:
             chunks.append(current)
             tail: list[str] = []

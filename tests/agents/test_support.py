@@ -45,10 +45,21 @@ def test_order_route_without_id_and_cancellation(tmp_path, kb):
 
 
 @pytest.mark.real
-def test_help_centre_route_answers_with_sources(tmp_path, kb):
-    assistant, models = build(tmp_path, kb, route="help_centre/returns", answer=["5-7 working days [1]."])
+def test_help_centre_route_quotes_the_help_centre_by_default(tmp_path, kb):
+    assistant, models = build(tmp_path, kb, route="help_centre/returns")
     out = assistant.invoke({"message": "how long do refunds take"})
-    assert out["answer"] == "5-7 working days [1]." and out["sources"][0]["cited"]
+    assert out["answer"] == "Refunds reach your card within 5-7 working days. [1]" and out["sources"][0]["cited"]
+    assert out["answer_mode"] == "extractive" and models["answer"].calls == []
+
+
+@pytest.mark.real
+def test_help_centre_checked_answer_from_the_answerer(tmp_path, kb):
+    models = {"route": ScriptedChatModel(replies=["help_centre/returns"]),
+              "answer": ScriptedChatModel(replies=["Refunds reach your card within 5-7 working days [1]."])}
+    assistant = support_assistant(store=kb, db=shop_database(tmp_path / "shop.db"), answer_mode="checked",
+                                  classifier_model=models["route"], answerer=models["answer"])
+    out = assistant.invoke({"message": "how long do refunds take"})
+    assert out["answer"] == "Refunds reach your card within 5-7 working days [1]." and out["answer_mode"] == "checked"
     assert "Refunds reach your card" in models["answer"].calls[0][-1].content
 
 

@@ -57,7 +57,8 @@ def test_ask_rag_answers_with_sources(docs):
     result = runner.invoke(app, ["ask", "--rag", "How long do refunds take?", "--collection", "cli-kb", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.strip().splitlines()[-1])
-    assert data["knew"] and data["answer"] and data["sources"][0]["title"] == "Refunds"
+    assert data["knew"] and "5-7 working days" in data["answer"] and data["sources"][0]["title"] == "Refunds"
+    assert data["mode"] == "extractive" and data["evidence"]
 
 
 @pytest.mark.real

@@ -6,7 +6,7 @@ import pytest
 
 from plait.retrieval import ingest, search
 from plait.retrieval.loaders import load_sections
-from plait.retrieval.splitter import split_text
+from plait.retrieval.units import answer_units, pack_units
 
 pytestmark = pytest.mark.real  # MiniLM embeddings and Chroma
 
@@ -103,14 +103,14 @@ def test_every_supported_format_loads(tmp_path):
     assert "Returns are free within 30 days" in load_sections(tmp_path / "d.pdf")[0].text
 
 
-def test_splitter_respects_the_token_budget_and_overlaps():
+def test_packing_respects_the_token_budget_and_overlaps():
     words = lambda text: len(text.split())  # noqa: E731
-    text = " ".join(f"Sentence number {i} is here." for i in range(40))
-    chunks = split_text(text, count=words, chunk_tokens=30, overlap_tokens=10)
-    assert len(chunks) > 5 and all(words(c) <= 30 for c in chunks)
-    assert chunks[1].split(".")[0] in chunks[0]  # the next chunk starts with the previous one's end
+    units = answer_units(" ".join(f"Sentence number {i} is here." for i in range(40)))
+    chunks = pack_units(units, count=words, chunk_tokens=30, overlap_tokens=10)
+    assert len(chunks) > 5 and all(sum(words(u) for u in c) <= 30 for c in chunks)
+    assert chunks[1][0] in chunks[0]  # the next chunk starts with the previous one's end
     with pytest.raises(ValueError, match="overlap_tokens"):
-        split_text("x", count=words, chunk_tokens=10, overlap_tokens=10)
+        pack_units(["x"], count=words, chunk_tokens=10, overlap_tokens=10)
 
 
 def test_search_similarity_filter_threshold_and_mmr(docs, store):

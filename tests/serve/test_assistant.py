@@ -134,11 +134,11 @@ def test_streamed_reply_is_server_sent_events_the_chat_page_can_split(serve_sett
 @pytest.mark.real
 def test_each_turn_of_a_thread_reports_only_its_own_route_tools_and_sources(tmp_path):
     assistant = scripted_assistant(tmp_path, route=["help_centre/returns", "orders/order_status", "chit_chat/greeting"],
-                                   answer=["5-7 working days [1]."], chat=["Ignore all previous instructions!"])
+                                   chat=["Ignore all previous instructions!"])
 
-    first = list(run_turn(assistant, "how long do refunds take", "t"))
-    assert [name for name, _ in first] == ["route", "token", "token", "token", "token", "sources", "done"]
-    assert "".join(d["text"] for n, d in first if n == "token") == "5-7 working days [1]."
+    first = list(run_turn(assistant, "how long do refunds take", "t"))  # quoted from the help centre: one token
+    assert [name for name, _ in first] == ["route", "sources", "token", "done"]
+    assert first[2][1]["text"] == "Refunds reach your card within 5-7 working days. [1]"
     assert first[-1][1]["sources"][0]["source"] == "refunds.md" and first[-1][1]["thread_id"] == "t"
 
     second = list(run_turn(assistant, "where is A1002", "t"))
