@@ -14,7 +14,7 @@ Paths: ``today`` (generation from the retrieved chunks with the RAG prompt as it
 worked example included), ``generate`` (the same without the example), ``extractive``
 (the default), ``checked`` (model answer under the faithfulness check, else evidence).
 
-    .venv/bin/python benchmarks/rag_facts.py [--modes extractive,checked] [--set FILE] [--limit N]
+    .venv/bin/python benchmarks/rag_facts.py [--modes extractive,checked] [--set FILE ...] [--limit N]
 """
 
 from __future__ import annotations
@@ -98,11 +98,12 @@ def run_mode(mode: str, store, items: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default="today,generate,extractive,checked")
-    parser.add_argument("--set", type=Path, default=EVAL_SET)
+    parser.add_argument("--set", type=Path, nargs="+", default=[EVAL_SET],
+                        help="question files (the dev files in finetune/data/ are the ranker's training data)")
     parser.add_argument("--limit", type=int, default=0, help="first N questions only (a quick look)")
     parser.add_argument("--name", default="rag_facts")
     args = parser.parse_args()
-    items = [json.loads(line) for line in args.set.read_text().splitlines() if line.strip()]
+    items = [json.loads(line) for path in args.set for line in path.read_text().splitlines() if line.strip()]
     items = items[:args.limit] if args.limit else items
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,7 +112,8 @@ def main() -> None:
         for mode in args.modes.split(","):
             results[mode] = run_mode(mode, store, items)
             print(mode, {k: v for k, v in results[mode].items() if k != "wrong"}, file=sys.stderr)
-    write(args.name, {"set": args.set.name, "questions": len(items), "model": "local:gemma-3-270m (answerer role)",
+    write(args.name, {"set": [p.name for p in args.set], "questions": len(items),
+                      "model": "local:gemma-3-270m (answerer role)",
                       "goal": "default path: fact_accuracy >= 0.9, 0 contradictions, out_of_scope_refused >= 0.9, "
                               "seconds no worse than today's",
                       "default": "extractive", "results": results})

@@ -3,16 +3,15 @@
 A small model writing from evidence still swaps £6.95 for £3.95, "5 years" for "12 months",
 or says "Yes" where the evidence says "we can't". The check is deliberately literal:
 
-- every number in the answer (prices, counts, times; "five" counts as 5) must occur in the
-  evidence unit the answer is about (the one it shares most words with), and a number with a
-  time unit ("12 months") must occur with that unit;
+- the answer must be about the first evidence unit, the best match for the question (share
+  at least as many words with it as with any other unit);
+- every number in the answer (prices, counts, times; "five" counts as 5) must occur in that
+  unit, and a number with a time unit ("12 months") must occur with that unit;
 - the answer's polarity (a leading yes/no, or a negation) must match that unit's;
 - most of the answer's content words must come from the evidence (nothing invented around), and
   it must carry some of it: a number the evidence states, or at least ``MIN_SHARED_WORDS`` of its
   words ("Yes, you can." answers nothing);
-- a hedge ("I'm not sure") is not an answer, and an answer about another unit than the best
-  match ("Standard delivery costs £3.95" to a question on Saturday delivery) is faithful but off
-  the question.
+- a hedge ("I'm not sure") is not an answer.
 
 A rejected answer is replaced by the evidence itself (see :func:`plait.chains.rag`).
 
@@ -93,10 +92,11 @@ def check_answer(answer: str, evidence: list[str]) -> Verdict:
     reasons = []
     words = _content(_YES_NO.sub("", answer))
     overlap = [len(set(words) & set(_content(e))) for e in evidence]
-    # Numbers must come from the unit the answer is about, not any unit: "Express costs £3.95" is
-    # wrong even when the standard delivery row beside it says £3.95.
-    about = [e for e, n in zip(evidence, overlap) if n == max(overlap)]
-    known = set().union(*(claims(e) for e in about))
+    # Numbers must come from the best match, not from any unit: "Express costs £3.95" is wrong
+    # even when the standard delivery row beside it says £3.95, and a bare "200 x 200" that shares
+    # no words with any unit must still be the best match's figure.
+    best = evidence[0]
+    known = claims(best)
     bare = {number for number, _ in known}
     for number, unit in sorted(claims(answer)):
         if (number, unit) not in known and not (unit in ("", "%") and number in bare):
@@ -109,8 +109,8 @@ def check_answer(answer: str, evidence: list[str]) -> Verdict:
         reasons.append("the answer carries nothing from the evidence")
     if _HEDGE.search(answer):
         reasons.append("the answer hedges instead of answering")
-    if evidence[0] not in about:
+    if overlap[0] < max(overlap):
         reasons.append("the answer is about other evidence than the best match for the question")
-    if negated(answer) != any(negated(e) for e in about):
+    if negated(answer) != negated(best):
         reasons.append(f"the answer says {'no' if negated(answer) else 'yes'} where the evidence does not")
     return Verdict(not reasons, reasons)

@@ -44,4 +44,10 @@ def test_a_number_from_the_wrong_row_is_rejected():
 def test_an_answer_about_other_evidence_than_the_best_match_is_rejected():
     rows = ["Service: Saturday delivery; Price: £9.95", "Service: Standard delivery; Price: £3.95"]
     verdict = check_answer("Standard delivery costs £3.95.", rows)
-    assert not verdict.ok and "best match" in verdict.reasons[0]
+    assert not verdict.ok and any("best match" in reason for reason in verdict.reasons)
+
+
+def test_a_bare_number_must_be_the_best_matchs():
+    sizes = ["Bed size: Double; Fitted sheet: 135 x 190", "Bed size: Super King; Fitted sheet: 180 x 200"]
+    assert not check_answer("180 x 200 [1]", sizes).ok
+    assert check_answer("135 x 190 [1]", sizes).ok
