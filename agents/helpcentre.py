@@ -20,6 +20,7 @@ from typing import Any
 from plait.config import Settings
 from plait.errors import PlaitError
 from plait.retrieval import ingest, vector_store
+from plait.retrieval.ingest import UNIT_LINES
 
 COLLECTION = "helpcentre"
 """The collection ``make demo``, ``plait chat`` and the server's assistant answer from."""
@@ -43,12 +44,16 @@ def example_help_centre() -> Path:
 
 
 def help_centre_store(collection: str = COLLECTION, *, settings: Settings | None = None) -> Any:
-    """Open ``collection`` in the configured vector store, filling it from the example help centre when empty.
+    """Open ``collection`` in the configured vector store, filling it from the example help centre when empty,
+    and re-chunking it when an older plait wrote it without answer units (``ingest`` replaces only those chunks).
 
     Example:
         >>> store = help_centre_store()  # .plait/chroma; ingests the 32 articles once  # doctest: +SKIP
     """
     store = vector_store(collection, settings=settings)
-    if not store.get(limit=1, include=[])["ids"]:
+    first = store.get(limit=1, include=["metadatas"])
+    outdated = bool(first["ids"]) and (first["metadatas"][0] or {}).get("units") != UNIT_LINES and \
+        str((first["metadatas"][0] or {}).get("source", "")).startswith(str(example_help_centre()))
+    if not first["ids"] or outdated:
         ingest([example_help_centre()], store=store)
     return store

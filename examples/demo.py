@@ -47,6 +47,8 @@ def main() -> None:
         for call in out.get("tool_calls", []):
             table.add_row("tool call", f"{call['tool']}({call['args']})")
         table.add_row("[bold]assistant[/]", out["answer"])
+        if out.get("answer_mode"):  # extractive: quoted from the help centre, no model call
+            table.add_row("answer path", out["answer_mode"])
         for source in out.get("sources", []):
             table.add_row("source", f"[{source['n']}] {source['source']} · {source['title']} · {source['score']:.2f}")
         if out.get("summary"):

@@ -38,3 +38,16 @@ def test_help_centre_store_uses_a_collection_you_filled_as_it_is(settings, tmp_p
     (tmp_path / "mine.md").write_text("# Opening hours\n\nWe answer the phone 9-5 on weekdays.\n")
     ingest([tmp_path / "mine.md"], store=vector_store("own-help", settings=settings))
     assert sources(help_centre_store("own-help", settings=settings)) == {"mine.md"}
+
+
+@pytest.mark.real
+def test_help_centre_store_rechunks_a_collection_an_older_plait_wrote(settings):
+    article = example_help_centre() / "shipping-costs.md"
+    old = vector_store("old-help", settings=settings)  # as plait < #14 stored it: no unit lines
+    old.add_texts(["Delivery charges\n| Service | Price |\n| Express delivery | £6.95 |"],
+                  metadatas=[{"source": str(article.resolve()), "title": "Delivery charges", "section": "",
+                              "chunk_index": 0, "file_hash": "old"}], ids=["old-0"])
+    store = help_centre_store("old-help", settings=settings)
+    metadatas = store.get(include=["metadatas"])["metadatas"]
+    assert "old-0" not in store.get(include=[])["ids"] and all(m["units"] == "lines" for m in metadatas)
+    assert sources(store) == {p.name for p in example_help_centre().glob("*.md")}
