@@ -24,14 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from plait.chains.faithful import claims, negated
+from plait.chains.faithful import STOPWORDS, claims, negated
 from plait.chains.ranker import FEATURES, LinearRanker, packaged_ranker
 from plait.retrieval import Hit
 from plait.retrieval.units import chunk_units
 
-_STOP = set("a an the and or of to in on for with by at from is are be it its this that you your we our us can "
-            "will may do does if as i my me so up any all what how when which who there their have has had was "
-            "would could should please hello hi dear thanks thank just get got not no yes about".split())
+# Question words and greetings on top of the check's stopwords: they say nothing about which unit answers.
+_STOP = STOPWORDS | set("what how when which who there their have has had was would could should please hello hi "
+                        "dear thanks thank just get got not no yes about".split())
 _WANTS = {
     "price": re.compile(r"\b(how much|cost|costs|price|charge|charged|fee|fees|pay for|spend|quid|expensive|cheap)"
                         r"|[£$€]", re.I),

@@ -38,7 +38,7 @@ _NEGATION = re.compile(r"\b(?:not|no|never|cannot|can't|won't|don't|doesn't|isn'
                        r"|n't\b|\bnon-", re.I)
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 _YES_NO = re.compile(r"^\s*(yes|no)\b[\s,.!:;-]*", re.I)
-_STOP = set("a an the and or of to in on for with by at from is are be it its this that you your we our us "
+STOPWORDS = frozenset("a an the and or of to in on for with by at from is are be it its this that you your we our us "
             "can will may do does if as i my me so up any all".split())
 SUPPORTED_SHARE = 0.6
 """Share of the answer's content words that must occur in the evidence."""
@@ -72,7 +72,7 @@ def claims(text: str) -> set[tuple[str, str]]:
 
 def _content(text: str) -> list[str]:
     # Words only: numbers are checked as claims, and "£3"/"95" shards would tie unrelated rows.
-    return [w for w in re.findall(r"[a-z]+", text.lower()) if w not in _STOP and len(w) > 1]
+    return [w for w in re.findall(r"[a-z]+", text.lower()) if w not in STOPWORDS and len(w) > 1]
 
 
 def negated(text: str) -> bool:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
@@ -41,7 +41,7 @@ from plait.prompts import Prompt, as_node
 from plait.retrieval import Hit, search, vector_store
 
 Mode = Literal["extractive", "checked", "generate"]
-MODES = ("extractive", "checked", "generate")
+MODES: tuple[str, ...] = get_args(Mode)
 DEFAULT_THRESHOLD = 0.35
 """Cosine relevance below which a passage does not count (MiniLM: unrelated text scores ~0-0.3)."""
 MIN_SIMILARITY = 0.51
