@@ -124,6 +124,8 @@ class Encoded:
 
     ids: tuple[int, ...]
     n_prompt: int
+    earlier: tuple[tuple[int, int], ...] = ()
+    """``(start, end)`` token spans of earlier answers that are trained on too (multi-turn examples)."""
 
 
 def collate(items: list[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
@@ -135,6 +137,8 @@ def collate(items: list[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
     for row, e in enumerate(items):
         ids[row, : len(e.ids)], mask[row, : len(e.ids)] = torch.tensor(e.ids), 1
         labels[row, e.n_prompt: len(e.ids)] = torch.tensor(e.ids[e.n_prompt:])
+        for start, end in e.earlier:
+            labels[row, start:end] = torch.tensor(e.ids[start:end])
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 

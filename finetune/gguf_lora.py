@@ -86,11 +86,12 @@ def _check_shapes(tensors: Mapping[str, np.ndarray], shapes: Mapping[str, tuple[
 
 
 def export_gguf_lora(peft: str | Path | Any, out_path: str | Path, *, base_gguf: str | Path,
-                     alpha: float | None = None) -> Path:
+                     alpha: float | None = None, half: bool = False) -> Path:
     """Write ``peft`` (a saved PEFT folder or a PeftModel) as a llama.cpp GGUF LoRA at ``out_path``.
 
     ``alpha`` defaults to the adapter's ``lora_alpha``; ``base_gguf`` is the model it will be
-    applied to, whose architecture and tensor shapes are checked.
+    applied to, whose architecture and tensor shapes are checked. ``half=True`` stores float16
+    tensors (half the size, for adapters shipped in a package).
 
     Example:
         >>> export_gguf_lora(".plait/adapters/intents/peft", ".plait/adapters/intents/adapter.gguf",
@@ -113,7 +114,7 @@ def export_gguf_lora(peft: str | Path | Any, out_path: str | Path, *, base_gguf:
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(alpha))
     for name, array in tensors.items():
-        writer.add_tensor(name, np.ascontiguousarray(array, dtype=np.float32))
+        writer.add_tensor(name, np.ascontiguousarray(array, dtype=np.float16 if half else np.float32))
     try:
         writer.write_header_to_file()
         writer.write_kv_data_to_file()

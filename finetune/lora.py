@@ -142,17 +142,48 @@ def render_prompt(messages: Sequence[Mapping[str, Any]]) -> str:
     return render_transcript([kinds[_ROLES[m["role"]]](str(m.get("content", ""))) for m in messages]).prompt
 
 
+def _weighted(messages: Sequence[Any]) -> list[int]:
+    """Positions of earlier assistant messages marked ``"weight": 1`` (OpenAI's chat fine-tuning field)."""
+    return [i for i, m in enumerate(messages[:-1]) if isinstance(m, Mapping) and _ROLES.get(str(m.get("role"))) == "ai"
+            and m.get("weight") == 1]
+
+
+def _pieces(example: Mapping[str, Any], index: int) -> list[tuple[str, bool]]:
+    """``(text, trained)`` pieces of an example: the prompt, then each trained answer and what follows it."""
+    prompt, answer = split_example(example, index)
+    messages = example["messages"]
+    pieces: list[tuple[str, bool]] = []
+    done = ""
+    for position in _weighted(messages):
+        before = render_prompt(messages[:position])
+        reply = " " + str(messages[position].get("content", "")).strip() + END_OF_TURN
+        pieces += [(before[len(done):], False), (reply, True)]
+        done = before + reply
+    if not prompt.startswith(done):  # cannot happen with plait's renderer; guards a custom one
+        raise PlaitError(f"Example {index}: its transcript does not extend turn by turn; drop the 'weight' fields.")
+    return [*pieces, (prompt[len(done):], False), (answer, True)]
+
+
 def encode_examples(examples: Sequence[Mapping[str, Any]], tokenizer: Any, *, max_tokens: int) -> list[Encoded]:
-    """Tokenize chat examples, prompt and answer separately as llama.cpp does at inference."""
+    """Tokenize chat examples, prompt and answer separately as llama.cpp does at inference.
+
+    Earlier assistant messages with ``"weight": 1`` are trained on as well (one pass over the
+    conversation instead of one example per turn); only the last one is otherwise.
+    """
     encoded = []
     for index, example in enumerate(examples):
-        prompt, answer = split_example(example, index)
-        prompt_ids = tokenizer(prompt).input_ids  # with BOS, like llama.cpp's add_bos=True
-        answer_ids = tokenizer(answer, add_special_tokens=False).input_ids
-        if len(prompt_ids) + len(answer_ids) > max_tokens:
-            raise PlaitError(f"Example {index} is {len(prompt_ids) + len(answer_ids)} tokens, over max_tokens="
+        ids: list[int] = []
+        spans = []
+        for number, (text, trained) in enumerate(_pieces(example, index)):
+            # The first piece gets BOS, like llama.cpp's add_bos=True; the rest are continuations.
+            piece = tokenizer(text, add_special_tokens=number == 0).input_ids
+            if trained:
+                spans.append((len(ids), len(ids) + len(piece)))
+            ids += piece
+        if len(ids) > max_tokens:
+            raise PlaitError(f"Example {index} is {len(ids)} tokens, over max_tokens="
                              f"{max_tokens}: shorten it, or raise TrainOptions.max_tokens.")
-        encoded.append(Encoded(tuple(prompt_ids + answer_ids), len(prompt_ids)))
+        encoded.append(Encoded(tuple(ids), spans[-1][0], earlier=tuple(spans[:-1])))
     return encoded
 
 

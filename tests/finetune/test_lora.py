@@ -201,3 +201,29 @@ def test_a_stop_hook_stops_before_a_step_and_resume_continues_there(trained, tmp
     ours = load_file(elsewhere.home / "adapters" / "tiny" / "peft" / "adapter_model.safetensors")
     reference = load_file(settings.home / "adapters" / "tiny" / "peft" / "adapter_model.safetensors")
     assert all(abs(ours[k] - reference[k]).max() < 1e-4 for k in reference)
+
+
+class _CharTokenizer:
+    """One id per character, BOS = 1 when special tokens are added (like Gemma's tokenizer call)."""
+
+    def __call__(self, text, add_special_tokens=True):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(input_ids=([1] if add_special_tokens else []) + [ord(c) for c in text])
+
+
+def test_weighted_earlier_answers_are_trained_in_the_same_pass():
+    from plait.finetune.base import collate
+    from plait.finetune.lora import encode_examples
+
+    turns = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "call", "weight": 1},
+             {"role": "user", "content": "Observation: 4"}, {"role": "assistant", "content": "It is 4."}]
+    [multi] = encode_examples([{"messages": turns}], _CharTokenizer(), max_tokens=512)
+    labels = collate([multi], pad_id=0)["labels"][0].tolist()
+    trained = "".join(chr(i) for i in labels if i != -100)
+    assert trained == " call\n It is 4.\n"
+    # The tokens are those of the full transcript, so every trained turn sees its real prompt.
+    assert "".join(chr(i) for i in multi.ids[1:]) == "User: 2+2?\nAssistant: call\nUser: Observation: 4\nAssistant: It is 4.\n"
+    unweighted = [{k: v for k, v in t.items() if k != "weight"} for t in turns]
+    [last_only] = encode_examples([{"messages": unweighted}], _CharTokenizer(), max_tokens=512)
+    assert last_only.ids == multi.ids and last_only.earlier == ()
