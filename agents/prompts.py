@@ -19,6 +19,28 @@ REACT = prompt("react", [
 """The JSON ReAct protocol for models without native tool calling: instructions and two worked
 examples (with an example-only tool, get_weather). The tool-using example comes last: small
 models lean on the most recent example."""
+REACT_TOOLS = prompt("react_tools", [
+    ("system", "Tools:\n{tools}\n\nTo call a tool, reply {{\"tool\": NAME, \"args\": {{...}}}}. To reply to the user, "
+               "{{\"answer\": TEXT}}. Tool results come back as Observation lines."),
+])
+"""The compact protocol the packaged tool-calling adapter was trained on: no worked examples and no
+``thought`` field (the adapter learned the format; every token of a long prompt costs time on a CPU)."""
+ROUTER_ARGS = prompt("router_args", [
+    ("system", "Write the arguments of the tool call that does what the user asks, as one JSON object. Copy "
+               "names, ids and numbers exactly as the request gives them; leave out optional arguments the "
+               "request does not give."),
+    ("human", "Tool:\n- get_weather(city: string, unit?: \"c\" | \"f\"): Current weather for a city.\n"
+              "Request: what's it like in Oslo right now?"),
+    ("ai", '{{"city": "Oslo"}}'),
+    ("human", "Tool:\n{tool}\nRequest: {request}"),
+])
+"""Argument filling for the tool router (constrained to the tool's schema); the example tool is made up."""
+ROUTER_CHAT = prompt("router_chat", [
+    ("system", "You are a helpful assistant. When asked, you can use these tools:\n{tools}\nReply in one or two "
+               "short sentences."),
+])
+ROUTER_ANSWER = "Here is what I found: {result}"
+"""The router's answer after a tool result: the result quoted as ``key: value`` pairs."""
 REACT_RETRY = ("Your reply was not valid: {error}. Reply with one JSON object, either "
                '{{"tool": ..., "args": {{...}}, "thought": ...}} or {{"answer": ..., "thought": ...}}.')
 STEP_LIMIT = "I'm sorry, I couldn't finish this within {steps} steps. Please rephrase or ask a colleague."

@@ -32,22 +32,43 @@ def _args_schema(t: BaseTool) -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def protocol_schema(tools: Sequence[BaseTool]) -> dict[str, Any]:
-    """JSON schema admitting one tool call (per tool, with its arguments) or a final answer."""
+def protocol_schema(tools: Sequence[BaseTool], *, thoughts: bool = True) -> dict[str, Any]:
+    """JSON schema admitting one tool call (per tool, with its arguments) or a final answer.
+
+    ``thoughts=False`` drops the ``thought`` field (the compact protocol of the tool-calling adapter).
+    """
     # The decision (tool or answer) comes first: a small model that writes a thought first tends to
     # answer inside the thought and never call a tool.
-    calls = [{"type": "object", "properties": {"tool": {"const": t.name}, "args": _args_schema(t), "thought": THOUGHT},
-              "required": ["tool", "args", "thought"], "additionalProperties": False} for t in tools]
-    answer = {"type": "object", "properties": {"answer": ANSWER, "thought": THOUGHT},
-              "required": ["answer", "thought"], "additionalProperties": False}
+    extra = {"thought": THOUGHT} if thoughts else {}
+    calls = [{"type": "object", "properties": {"tool": {"const": t.name}, "args": _args_schema(t), **extra},
+              "required": ["tool", "args", *extra], "additionalProperties": False} for t in tools]
+    answer = {"type": "object", "properties": {"answer": ANSWER, **extra},
+              "required": ["answer", *extra], "additionalProperties": False}
     return bound_schema({"anyOf": [*calls, answer]})
 
 
+def _describe_arg(name: str, spec: dict[str, Any], required: bool) -> str:
+    kind = " | ".join(json.dumps(v) for v in spec["enum"]) if spec.get("enum") else spec.get("type", "any")
+    hint = f" ({spec['description']})" if spec.get("description") else ""
+    return f"{name}{'' if required else '?'}: {kind}{hint}"
+
+
 def describe_tools(tools: Sequence[BaseTool]) -> str:
-    """One line per tool: name, arguments and description."""
+    """One line per tool: name, arguments (``?`` marks optional ones, enums listed) and description.
+
+    Example:
+        >>> from langchain_core.tools import tool
+        >>> @tool
+        ... def forecast(city: str, days: int = 1) -> str:
+        ...     "Weather forecast for a city."
+        ...     return ""
+        >>> describe_tools([forecast])
+        '- forecast(city: string, days?: integer): Weather forecast for a city.'
+    """
     lines = []
     for t in tools:
-        args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in _args_schema(t)["properties"].items())
+        schema = _args_schema(t)
+        args = ", ".join(_describe_arg(k, v, k in schema["required"]) for k, v in schema["properties"].items())
         lines.append(f"- {t.name}({args}): {t.description.splitlines()[0] if t.description else ''}")
     return "\n".join(lines)
 
@@ -106,7 +127,7 @@ def parse_reply(text: str, tool_names: Sequence[str]) -> AIMessage:
     raise OutputParseError("the object has neither 'tool' nor 'answer'", output=text)
 
 
-def to_protocol(messages: Sequence[Any]) -> list[Any]:
+def to_protocol(messages: Sequence[Any], *, thoughts: bool = True) -> list[Any]:
     """Rewrite history in the protocol's own form: AI turns as JSON, tool results as Observation turns."""
     from langchain_core.messages import HumanMessage, ToolMessage
 
@@ -116,9 +137,11 @@ def to_protocol(messages: Sequence[Any]) -> list[Any]:
             thought = message.additional_kwargs.get("thought", message.content if message.tool_calls else "")
             if message.tool_calls:
                 call = message.tool_calls[0]  # the protocol makes one call per step
-                body = {"tool": call["name"], "args": call["args"], "thought": str(thought)}
+                body = {"tool": call["name"], "args": call["args"]}
             else:
-                body = {"answer": str(message.content), "thought": str(thought)}
+                body = {"answer": str(message.content)}
+            if thoughts:
+                body["thought"] = str(thought)
             out.append(AIMessage(json.dumps(body, ensure_ascii=False)))
         elif isinstance(message, ToolMessage):
             out.append(HumanMessage(f"Observation: {message.content}"))

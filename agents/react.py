@@ -28,14 +28,17 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import interrupt
 
-from plait.agents.prompts import NOT_APPROVED, PARSE_GIVE_UP, REACT, REACT_RETRY, STEP_LIMIT
+from plait.agents.prompts import NOT_APPROVED, PARSE_GIVE_UP, REACT, REACT_RETRY, REACT_TOOLS, STEP_LIMIT
 from plait.agents.protocol import describe_tools, parse_reply, protocol_schema, to_protocol
+from plait.agents.router import ToolRouter
 from plait.errors import OutputParseError
 from plait.models import ModelSettings, capabilities, resolve_model
 from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
 from plait.prompts import Prompt
 
-Protocol = Literal["auto", "native", "json"]
+Protocol = Literal["auto", "native", "json", "router"]
+TOOL_CALLING = "tool-calling"
+"""``task.kind`` of an adapter trained to call tools (:mod:`plait.agents.tool_training`)."""
 
 
 class AgentState(MessagesState):
@@ -62,23 +65,28 @@ class _Agent:
     """The model step: one tool call or one answer per call."""
 
     def __init__(self, llm: BaseChatModel, tools: Sequence[BaseTool], prompt: Prompt, native: bool,
-                 max_steps: int, retries: int) -> None:
+                 max_steps: int, retries: int, thoughts: bool = True, router: Any = None) -> None:
         self.tools, self.max_steps, self.retries, self.native = list(tools), max_steps, retries, native
-        self.names = [t.name for t in tools]
+        self.router = router
+        self.names, self.thoughts = [t.name for t in tools], thoughts
         self.system = prompt.template.invoke({"tools": describe_tools(tools)}).to_messages()
         self.llm: Any = llm.bind_tools(self.tools) if native else llm
         if capabilities(llm).constrained and not native:
             # Only a valid tool call or a final answer can be generated: parse failures are impossible.
             budget = ModelSettings(max_tokens=max(llm.max_tokens, PROTOCOL_MIN_TOKENS))
-            self.llm = llm.constrained_output(protocol_schema(self.tools), schema_hint=False,
+            self.llm = llm.constrained_output(protocol_schema(self.tools, thoughts=thoughts), schema_hint=False,
                                               settings=FREE_TEXT.merged_with(budget))
 
     def __call__(self, state: AgentState) -> dict[str, Any]:
         steps = state.get("steps", 0)
         if steps >= self.max_steps:
             return {"messages": [AIMessage(STEP_LIMIT.format(steps=self.max_steps))], "steps": 0}
-        messages = list(state["messages"]) if self.native else [*self.system, *to_protocol(state["messages"])]
-        reply = self._reply(messages)
+        if self.router is not None:
+            reply = self.router(state["messages"])
+        else:
+            messages = list(state["messages"]) if self.native else \
+                [*self.system, *to_protocol(state["messages"], thoughts=self.thoughts)]
+            reply = self._reply(messages)
         return {"messages": [reply], "steps": 0 if not reply.tool_calls else steps + 1}
 
     def _reply(self, messages: list[BaseMessage]) -> AIMessage:
@@ -106,18 +114,30 @@ def _approve_node(sensitive: set[str]):
     return approve
 
 
-def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None = None, prompt: Prompt = REACT,
-                protocol: Protocol = "auto", max_steps: int = 6, retries: int = 2, sensitive: Sequence[str] = (),
-                checkpointer: Any = None, name: str = "react") -> Any:
+def trained_for_tools(llm: BaseChatModel) -> bool:
+    """True when ``llm`` is an adapter trained to call tools (it expects :data:`REACT_TOOLS`, no thoughts)."""
+    return (getattr(llm, "adapter_task", None) or {}).get("kind") == TOOL_CALLING
+
+
+def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None = None, prompt: Prompt | None = None,
+                protocol: Protocol = "auto", thoughts: bool | None = None, max_steps: int = 6, retries: int = 2,
+                sensitive: Sequence[str] = (), checkpointer: Any = None, name: str = "react") -> Any:
     """Build a compiled ReAct graph over ``tools``.
 
     ``protocol`` picks native tool calling or the JSON protocol (``auto``: native where the
-    model has it). Tools named in ``sensitive`` (or whose metadata says ``sensitive``) wait for
-    approval: the graph interrupts, and ``Command(resume="approve")`` (or anything else, to
-    refuse) continues it. ``max_steps`` bounds tool calls per turn.
+    model has it); ``router`` picks the tool by embedding similarity and lets the model fill in
+    only the arguments (:mod:`plait.agents.router`, for models that never call tools). On the offline default the ``agent`` role resolves to the packaged
+    tool-calling adapter (``lora:tool-calls``), which is prompted the way it was trained
+    (:data:`REACT_TOOLS`, no ``thought`` field); other models get :data:`REACT` with thoughts.
+    ``prompt`` and ``thoughts`` override that. Tools named in ``sensitive`` (or whose metadata
+    says ``sensitive``) wait for approval: the graph interrupts, and ``Command(resume="approve")``
+    (or anything else, to refuse) continues it. ``max_steps`` bounds tool calls per turn.
     """
     llm = resolve_model(model, role="agent")
-    agent = _Agent(llm, tools, prompt, _native(llm, protocol), max_steps, retries)
+    trained = trained_for_tools(llm)
+    router = ToolRouter(llm, tools) if protocol == "router" else None
+    agent = _Agent(llm, tools, prompt or (REACT_TOOLS if trained else REACT), router is None and _native(llm, protocol),
+                   max_steps, retries, thoughts=(not trained) if thoughts is None else thoughts, router=router)
     needs_approval = set(sensitive) | {t.name for t in tools if (t.metadata or {}).get("sensitive")}
 
     def route(state: AgentState) -> str:

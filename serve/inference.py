@@ -245,8 +245,9 @@ def _json_plan(body: ChatRequest, llm: Any, settings: ModelSettings, messages: l
 
 def _tools_plan(body: ChatRequest, tools: list[ToolSpec], llm: Any, settings: ModelSettings,
                 messages: list[BaseMessage]) -> _Plan:
-    from plait.agents.prompts import REACT
+    from plait.agents.prompts import REACT, REACT_TOOLS
     from plait.agents.protocol import describe_tools, protocol_schema, to_protocol
+    from plait.agents.react import trained_for_tools
 
     choice, required = body.tool_choice or "auto", body.tool_choice == "required"
     if isinstance(choice, dict):
@@ -259,14 +260,15 @@ def _tools_plan(body: ChatRequest, tools: list[ToolSpec], llm: Any, settings: Mo
                            "tool_choice")
     specs = [StructuredTool(name=t.function.name, description=t.function.description, func=_never,
                             args_schema=t.function.parameters) for t in tools]
-    schema = protocol_schema(specs)
+    trained = trained_for_tools(llm)  # the tool-calling adapter is prompted the way it was trained
+    schema = protocol_schema(specs, thoughts=not trained)
     if required:  # drop the final-answer branch: the grammar then admits tool calls only
         schema = {"anyOf": [branch for branch in schema["anyOf"] if "tool" in branch["properties"]]}
     budget = ModelSettings(max_tokens=max(_model_options(body).get("max_tokens", llm.max_tokens), PROTOCOL_MIN_TOKENS))
     runnable = llm.constrained_output(schema, schema_hint=False,
                                       settings=settings.merged_with(FREE_TEXT).merged_with(budget))
-    system = REACT.template.invoke({"tools": describe_tools(specs)}).to_messages()
-    return _Plan(runnable, [*system, *to_protocol(messages)], capabilities(llm).in_process,
+    system = (REACT_TOOLS if trained else REACT).template.invoke({"tools": describe_tools(specs)}).to_messages()
+    return _Plan(runnable, [*system, *to_protocol(messages, thoughts=not trained)], capabilities(llm).in_process,
                  tuple(t.name for t in specs))
 
 

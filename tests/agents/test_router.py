@@ -1,0 +1,43 @@
+"""The zero-training tool router: embedding choice of the tool, arguments from the model, quoted results."""
+
+import json
+
+import pytest
+
+from plait.agents import react_agent
+from plait.agents.router import _readable, tool_text
+from plait.agents.tool_training import spec_tool
+from plait.testing import ScriptedChatModel
+
+pytestmark = pytest.mark.real  # real MiniLM embeddings
+
+LOANS = spec_tool({"name": "renewLoan", "description": "Renew a borrowed library book for another three weeks.",
+                   "parameters": {"type": "object", "properties": {"barcode": {"type": "string"}},
+                                  "required": ["barcode"]}}, lambda **a: json.dumps({"due": "2026-12-20", **a}))
+TIDES = spec_tool({"name": "tide_times", "description": "High and low tide times for a harbour.",
+                   "parameters": {"type": "object", "properties": {"harbour": {"type": "string"}},
+                                  "required": ["harbour"]}}, lambda **a: "no data")
+
+
+def test_the_closest_tool_is_called_with_the_models_arguments_and_its_result_quoted():
+    llm = ScriptedChatModel(replies=['{"barcode": "B-7719"}'])
+    out = react_agent([TIDES, LOANS], model=llm, protocol="router").invoke(
+        {"messages": [("human", "can I keep my library book B-7719 a bit longer?")]})
+    call = out["messages"][1].tool_calls[0]
+    assert (call["name"], call["args"]) == ("renewLoan", {"barcode": "B-7719"})
+    assert "Request: can I keep my library book B-7719" in llm.calls[0][-1].content  # args prompt sees the request
+    assert out["messages"][-1].content == "Here is what I found: due: 2026-12-20; barcode: B-7719"
+    assert len(llm.calls) == 1  # the answer quotes the result without a model call
+
+
+def test_small_talk_goes_to_the_model_without_a_tool():
+    llm = ScriptedChatModel(replies=["Hello! How can I help?"])
+    out = react_agent([TIDES, LOANS], model=llm, protocol="router").invoke({"messages": [("human", "hey there :)")]})
+    assert [m.type for m in out["messages"]] == ["human", "ai"]
+    assert out["messages"][-1].content == "Hello! How can I help?"
+
+
+def test_tool_text_and_readable_results():
+    assert tool_text(LOANS).startswith("renew loan: Renew a borrowed")
+    assert _readable('{"slots": [{"at": "09:00"}], "open": true}') == "slots: at: 09:00; open: True"
+    assert _readable("plain text ") == "plain text"
