@@ -256,3 +256,5 @@ try:  # the OpenAI jobs commands, when that module is present
     finetune_app.add_typer(openai_app, name="openai")
 except ImportError:  # pragma: no cover
     pass
+
+from plait.cli import finetune_tools  # noqa: E402, F401  (registers `plait finetune tools`)
