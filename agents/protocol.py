@@ -32,19 +32,20 @@ def _args_schema(t: BaseTool) -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def protocol_schema(tools: Sequence[BaseTool], *, thoughts: bool = True) -> dict[str, Any]:
+def protocol_schema(tools: Sequence[BaseTool], *, thoughts: bool = True, answer: bool = True) -> dict[str, Any]:
     """JSON schema admitting one tool call (per tool, with its arguments) or a final answer.
 
-    ``thoughts=False`` drops the ``thought`` field (the compact protocol of the tool-calling adapter).
+    ``thoughts=False`` drops the ``thought`` field (the compact protocol of the tool-calling
+    adapter); ``answer=False`` admits tool calls only.
     """
     # The decision (tool or answer) comes first: a small model that writes a thought first tends to
     # answer inside the thought and never call a tool.
     extra = {"thought": THOUGHT} if thoughts else {}
     calls = [{"type": "object", "properties": {"tool": {"const": t.name}, "args": _args_schema(t), **extra},
               "required": ["tool", "args", *extra], "additionalProperties": False} for t in tools]
-    answer = {"type": "object", "properties": {"answer": ANSWER, **extra},
-              "required": ["answer", *extra], "additionalProperties": False}
-    return bound_schema({"anyOf": [*calls, answer]})
+    reply = {"type": "object", "properties": {"answer": ANSWER, **extra},
+             "required": ["answer", *extra], "additionalProperties": False}
+    return bound_schema({"anyOf": [*calls, *([reply] if answer or not calls else [])]})
 
 
 def _describe_arg(name: str, spec: dict[str, Any], required: bool) -> str:

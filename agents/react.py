@@ -36,7 +36,9 @@ from plait.models import ModelSettings, capabilities, resolve_model
 from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
 from plait.prompts import Prompt
 
-Protocol = Literal["auto", "native", "json", "router"]
+Protocol = Literal["auto", "native", "json", "router", "routed"]
+COPYING = ModelSettings(repeat_penalty=1.0)
+"""Decoding of the compact (thought-less) protocol: no repeat penalty."""
 TOOL_CALLING = "tool-calling"
 """``task.kind`` of an adapter trained to call tools (:mod:`plait.agents.tool_training`)."""
 
@@ -65,17 +67,23 @@ class _Agent:
     """The model step: one tool call or one answer per call."""
 
     def __init__(self, llm: BaseChatModel, tools: Sequence[BaseTool], prompt: Prompt, native: bool,
-                 max_steps: int, retries: int, thoughts: bool = True, router: Any = None) -> None:
+                 max_steps: int, retries: int, thoughts: bool = True, router: Any = None, gate: Any = None) -> None:
         self.tools, self.max_steps, self.retries, self.native = list(tools), max_steps, retries, native
-        self.router = router
+        self.router, self.gate, self.base = router, gate, llm
         self.names, self.thoughts = [t.name for t in tools], thoughts
         self.system = prompt.template.invoke({"tools": describe_tools(tools)}).to_messages()
-        self.llm: Any = llm.bind_tools(self.tools) if native else llm
-        if capabilities(llm).constrained and not native:
-            # Only a valid tool call or a final answer can be generated: parse failures are impossible.
-            budget = ModelSettings(max_tokens=max(llm.max_tokens, PROTOCOL_MIN_TOKENS))
-            self.llm = llm.constrained_output(protocol_schema(self.tools, thoughts=thoughts), schema_hint=False,
-                                              settings=FREE_TEXT.merged_with(budget))
+        self.llm: Any = llm.bind_tools(self.tools) if native else self._constrained(self.tools, answer=True)
+
+    def _constrained(self, tools: Sequence[BaseTool], *, answer: bool) -> Any:
+        if not capabilities(self.base).constrained:
+            return self.base
+        # Only a valid tool call or a final answer can be generated: parse failures are impossible.
+        budget = ModelSettings(max_tokens=max(self.base.max_tokens, PROTOCOL_MIN_TOKENS))
+        # Without thoughts the reply is a call whose values are copied from the request or a
+        # result: a repeat penalty would push the model off exactly those tokens.
+        style = FREE_TEXT if self.thoughts else COPYING
+        return self.base.constrained_output(protocol_schema(tools, thoughts=self.thoughts, answer=answer),
+                                            schema_hint=False, settings=style.merged_with(budget))
 
     def __call__(self, state: AgentState) -> dict[str, Any]:
         steps = state.get("steps", 0)
@@ -86,16 +94,22 @@ class _Agent:
         else:
             messages = list(state["messages"]) if self.native else \
                 [*self.system, *to_protocol(state["messages"], thoughts=self.thoughts)]
-            reply = self._reply(messages)
+            llm, names = self.llm, self.names
+            if self.gate is not None and self.gate.first_step(state["messages"]):
+                # The router decides whether a tool is needed and which; the model writes the call.
+                allowed = self.gate.choose(state["messages"])
+                llm, names = self._constrained(allowed, answer=not allowed), [t.name for t in allowed]
+            reply = self._reply(messages, llm, names)
         return {"messages": [reply], "steps": 0 if not reply.tool_calls else steps + 1}
 
-    def _reply(self, messages: list[BaseMessage]) -> AIMessage:
+    def _reply(self, messages: list[BaseMessage], llm: Any = None, names: Sequence[str] | None = None) -> AIMessage:
+        llm, names = llm or self.llm, self.names if names is None else names
         if self.native:
-            return self.llm.invoke(messages)
+            return llm.invoke(messages)
         for _attempt in range(self.retries + 1):
-            raw = self.llm.invoke(messages)
+            raw = llm.invoke(messages)
             try:
-                return parse_reply(str(raw.content), self.names)
+                return parse_reply(str(raw.content), names)
             except OutputParseError as exc:
                 messages = [*messages, raw, HumanMessage(REACT_RETRY.format(error=exc))]
         return AIMessage(PARSE_GIVE_UP, additional_kwargs={"plait_parse_error": str(raw.content)[:500]})
@@ -126,7 +140,9 @@ def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None 
 
     ``protocol`` picks native tool calling or the JSON protocol (``auto``: native where the
     model has it); ``router`` picks the tool by embedding similarity and lets the model fill in
-    only the arguments (:mod:`plait.agents.router`, for models that never call tools). On the offline default the ``agent`` role resolves to the packaged
+    only the arguments (:mod:`plait.agents.router`, for models that never call tools);
+    ``routed`` lets the router decide the first step (which tool, or none) and the model write
+    the call under the JSON protocol, then the model goes on alone (second calls, the answer). On the offline default the ``agent`` role resolves to the packaged
     tool-calling adapter (``lora:tool-calls``), which is prompted the way it was trained
     (:data:`REACT_TOOLS`, no ``thought`` field); other models get :data:`REACT` with thoughts.
     ``prompt`` and ``thoughts`` override that. Tools named in ``sensitive`` (or whose metadata
@@ -135,9 +151,11 @@ def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None 
     """
     llm = resolve_model(model, role="agent")
     trained = trained_for_tools(llm)
-    router = ToolRouter(llm, tools) if protocol == "router" else None
-    agent = _Agent(llm, tools, prompt or (REACT_TOOLS if trained else REACT), router is None and _native(llm, protocol),
-                   max_steps, retries, thoughts=(not trained) if thoughts is None else thoughts, router=router)
+    router = ToolRouter(llm, tools) if protocol in ("router", "routed") else None
+    native = protocol not in ("router", "routed") and _native(llm, protocol)
+    agent = _Agent(llm, tools, prompt or (REACT_TOOLS if trained else REACT), native, max_steps, retries,
+                   thoughts=(not trained) if thoughts is None else thoughts,
+                   router=router if protocol == "router" else None, gate=router if protocol == "routed" else None)
     needs_approval = set(sensitive) | {t.name for t in tools if (t.metadata or {}).get("sensitive")}
 
     def route(state: AgentState) -> str:

@@ -27,9 +27,9 @@ from plait.agents.protocol import _args_schema, describe_tools
 from plait.models import ModelSettings, capabilities
 from plait.models.settings import FREE_TEXT
 
-ROUTER_THRESHOLD = 0.30
+ROUTER_THRESHOLD = 0.22
 """Lowest cosine similarity (request vs tool name + description) at which a tool is called;
-calibrated on the synthetic training cases (never on the evaluation set)."""
+best decision accuracy (0.665) on 600 synthetic cases of another seed than training (never the evaluation set)."""
 
 
 def tool_text(tool: BaseTool) -> str:
@@ -67,6 +67,15 @@ class ToolRouter:
         """Similarity of ``request`` to every tool, best first."""
         query = self.embeddings.embed_query(request)
         return sorted(((_cosine(query, v), t) for v, t in zip(self.vectors, self.tools)), key=lambda p: -p[0])
+
+    def first_step(self, messages: Sequence[Any]) -> bool:
+        """True when no tool has answered yet in this turn (the step the router decides)."""
+        return not any(isinstance(m, ToolMessage) for m in _turn(messages)[1])
+
+    def choose(self, messages: Sequence[Any]) -> list[BaseTool]:
+        """The tool to call for the latest request, as a one-item list, or [] when none is close enough."""
+        best, tool = self.scores(_turn(messages)[0])[0] if self.tools else (0.0, None)
+        return [tool] if tool is not None and best >= self.threshold else []
 
     def __call__(self, messages: Sequence[Any]) -> AIMessage:
         request, turn = _turn(messages)

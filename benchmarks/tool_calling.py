@@ -8,7 +8,7 @@ Measured per system: right tool and exact arguments on single-call requests, the
 from the result, no-tool decisions, two-step task success (both calls exact, in order, and the
 final answer holds the key value), parse failures, seconds per model call.
 
-    .venv/bin/python benchmarks/tool_calling.py                        # base, router, adapter
+    .venv/bin/python benchmarks/tool_calling.py                        # base, router, adapter, routed
     .venv/bin/python benchmarks/tool_calling.py --systems adapter --limit 40
 """
 
@@ -34,7 +34,8 @@ from plait.models import resolve_model  # noqa: E402
 EVAL = Path(__file__).parent / "data" / "tool_calling_eval.jsonl"
 GOALS = {"single_exact": 0.90, "no_tool_right": 0.90, "two_step_success": 0.75, "parse_failures": 0}
 SYSTEMS = {"base": ("local:gemma-3-270m", "json"), "router": ("local:gemma-3-270m", "router"),
-           "adapter": ("lora:tool-calls", "json")}
+           "adapter": ("lora:tool-calls", "json"), "routed": ("lora:tool-calls", "routed")}
+"""name -> (model, react_agent protocol); ``routed``: the router decides the first step, the adapter writes."""
 
 
 def same(expected: Any, got: Any) -> bool:
@@ -111,9 +112,9 @@ def meets(summary: Mapping[str, Any]) -> dict[str, bool]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--systems", default="base,router,adapter")
+    parser.add_argument("--systems", default="base,router,adapter,routed")
     parser.add_argument("--set", type=Path, default=EVAL, help="held-out cases (JSONL)")
-    parser.add_argument("--adapter", default=SYSTEMS["adapter"][0], help="adapter reference for 'adapter'")
+    parser.add_argument("--adapter", default=SYSTEMS["adapter"][0], help="adapter reference for adapter/routed")
     parser.add_argument("--limit", type=int, default=0, help="first N cases of each kind (0 = all)")
     parser.add_argument("--out", default="tool_calling", help="write benchmarks/results/NAME.json")
     args = parser.parse_args()
@@ -124,10 +125,11 @@ def main() -> None:
     report: dict[str, Any] = {"set": args.set.name, "goals": GOALS, "systems": {}}
     for system in args.systems.split(","):
         ref, protocol = SYSTEMS[system]
-        llm = resolve_model(args.adapter if system == "adapter" else ref, settings=settings)
+        model = args.adapter if ref == SYSTEMS["adapter"][0] else ref
+        llm = resolve_model(model, settings=settings)
         rows = [run_case(case, llm, protocol) for case in cases]
         summary = summarise(rows)
-        report["systems"][system] = {"model": args.adapter if system == "adapter" else ref, "protocol": protocol,
+        report["systems"][system] = {"model": model, "protocol": protocol,
                                      **summary, "meets": meets(summary),
                                      "failures": [r for r in rows if not (r["exact"] and (r["kind"] == "single"
                                                                                             or r["answer_holds"]))][:25]}

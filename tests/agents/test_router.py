@@ -41,3 +41,15 @@ def test_tool_text_and_readable_results():
     assert tool_text(LOANS).startswith("renew loan: Renew a borrowed")
     assert _readable('{"slots": [{"at": "09:00"}], "open": true}') == "slots: at: 09:00; open: True"
     assert _readable("plain text ") == "plain text"
+
+
+def test_routed_protocol_lets_the_router_pick_the_first_tool_and_the_model_write_the_call():
+    # The model tries the distractor first: outside the router's choice, so it is asked again.
+    llm = ScriptedChatModel(replies=['{"tool": "tide_times", "args": {"harbour": "x"}}',
+                                     '{"tool": "renewLoan", "args": {"barcode": "B-1"}}',
+                                     '{"answer": "Renewed B-1 until 2026-12-20."}'])
+    out = react_agent([TIDES, LOANS], model=llm, protocol="routed", thoughts=False).invoke(
+        {"messages": [("human", "renew my library book B-1 please")]})
+    assert "unknown tool 'tide_times'; tools: renewLoan" in llm.calls[1][-1].content
+    assert out["messages"][1].tool_calls[0]["args"] == {"barcode": "B-1"}
+    assert out["messages"][-1].content == "Renewed B-1 until 2026-12-20."
