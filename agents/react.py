@@ -144,13 +144,17 @@ def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None 
     ``routed`` lets the router decide the first step (which tool, or none) and the model write
     the call under the JSON protocol, then the model goes on alone (second calls, the answer). On the offline default the ``agent`` role resolves to the packaged
     tool-calling adapter (``lora:tool-calls``), which is prompted the way it was trained
-    (:data:`REACT_TOOLS`, no ``thought`` field); other models get :data:`REACT` with thoughts.
+    (:data:`REACT_TOOLS`, no ``thought`` field) and, with ``protocol="auto"``, run with the
+    protocol its task records (``routed``, which measured best on held-out tools); other models
+    get :data:`REACT` with thoughts.
     ``prompt`` and ``thoughts`` override that. Tools named in ``sensitive`` (or whose metadata
     says ``sensitive``) wait for approval: the graph interrupts, and ``Command(resume="approve")``
     (or anything else, to refuse) continues it. ``max_steps`` bounds tool calls per turn.
     """
     llm = resolve_model(model, role="agent")
     trained = trained_for_tools(llm)
+    if trained and protocol == "auto":  # the protocol the adapter measured best with, recorded in its task
+        protocol = llm.adapter_task.get("protocol", "json")
     router = ToolRouter(llm, tools) if protocol in ("router", "routed") else None
     native = protocol not in ("router", "routed") and _native(llm, protocol)
     agent = _Agent(llm, tools, prompt or (REACT_TOOLS if trained else REACT), native, max_steps, retries,

@@ -22,10 +22,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
-from plait.agents.prompts import ROUTER_ANSWER, ROUTER_ARGS, ROUTER_CHAT
+from plait.agents.prompts import PARSE_GIVE_UP, ROUTER_ANSWER, ROUTER_ARGS, ROUTER_CHAT
 from plait.agents.protocol import _args_schema, describe_tools
 from plait.models import ModelSettings, capabilities
-from plait.models.settings import FREE_TEXT
+from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
+from plait.models.structured import bound_schema
 
 ROUTER_THRESHOLD = 0.22
 """Lowest cosine similarity (request vs tool name + description) at which a tool is called;
@@ -85,7 +86,10 @@ class ToolRouter:
         best, tool = self.scores(request)[0] if self.tools else (0.0, None)
         if tool is None or best < self.threshold:
             return self._chat(messages)
-        args = self._arguments(tool, request)
+        try:
+            args = self._arguments(tool, request)
+        except json.JSONDecodeError as exc:  # a reply cut off by the token budget: say so, lose nothing
+            return AIMessage(PARSE_GIVE_UP, additional_kwargs={"plait_parse_error": f"{tool.name} arguments: {exc}"})
         call = {"name": tool.name, "args": args, "id": f"route_{abs(hash((request, tool.name))) % 10**12}",
                 "type": "tool_call"}
         return AIMessage("", tool_calls=[call], additional_kwargs={"route_similarity": round(best, 3)})
@@ -97,8 +101,9 @@ class ToolRouter:
         prompt = ROUTER_ARGS.template.invoke({"tool": describe_tools([tool]), "request": request}).to_messages()
         if not capabilities(self.llm).constrained:
             return json.loads(str(self.llm.invoke(prompt).content))
-        budget = ModelSettings(max_tokens=160)
-        runnable = self.llm.constrained_output(schema, schema_hint=False, settings=FREE_TEXT.merged_with(budget))
+        budget = ModelSettings(max_tokens=PROTOCOL_MIN_TOKENS)
+        runnable = self.llm.constrained_output(bound_schema(schema), schema_hint=False,
+                                               settings=FREE_TEXT.merged_with(budget))
         return json.loads(str(runnable.invoke(prompt).content))
 
     def _chat(self, messages: Sequence[Any]) -> AIMessage:

@@ -32,8 +32,9 @@ from plait.prompts import Prompt
 
 ADAPTER = "tool-calls"
 """Name of the packaged adapter (``lora:tool-calls``), and the default name a retrain writes."""
-TASK = {"kind": "tool-calling", "prompt": REACT_TOOLS.name, "thoughts": False}
-"""Recorded in the adapter's ``task``: :func:`plait.agents.react_agent` reads it to prompt the adapter."""
+TASK = {"kind": "tool-calling", "prompt": REACT_TOOLS.name, "thoughts": False, "protocol": "routed"}
+"""Recorded in the adapter's ``task``: :func:`plait.agents.react_agent` reads it to prompt the adapter (and
+runs it ``routed`` by default: the router picks the first tool, which measured best on held-out tools)."""
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 

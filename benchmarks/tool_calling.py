@@ -134,7 +134,7 @@ def main() -> None:
                                      "failures": [r for r in rows if not (r["exact"] and (r["kind"] == "single"
                                                                                             or r["answer_holds"]))][:25]}
         print(system, json.dumps(summary), flush=True)
-    write(args.out, report)
+        write(args.out, report)  # after every system: a later crash keeps the figures so far
 
 
 if __name__ == "__main__":

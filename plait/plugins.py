@@ -54,7 +54,7 @@ class _Registry:
     # One registry per process, the way pluggy's plugin manager is: extensions are process-wide
     # by nature. It only grows, under a lock, and nothing in it is configuration.
     kinds: dict[str, dict[str, Any]] = field(default_factory=lambda: {
-        "model scheme": {}, "adapter method": {}, "target": {}, "metric": {}})
+        "model scheme": {}, "adapter method": {}, "target": {}, "metric": {}, "packaged adapter": {}})
     forms: dict[str, str] = field(default_factory=dict)
     loaded: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -94,6 +94,18 @@ def register_adapter_method(method: str, loader: AdapterLoader) -> None:
         >>> register_adapter_method("doc-method", lambda name, folder, meta, settings, options: None)
     """
     _register("adapter method", method, loader)
+
+
+def register_packaged_adapter(name: str, folder: Any) -> None:
+    """Ship adapter ``name`` (a folder with ``adapter.json`` and its GGUF) inside a package.
+
+    ``lora:NAME`` finds it when the user's adapter store has no adapter of that name (one trained
+    there takes precedence).
+
+    Example:
+        >>> register_packaged_adapter("doc-adapter", "/nowhere/doc-adapter")
+    """
+    _register("packaged adapter", name, str(folder))
 
 
 def register_target(name: str, factory: TargetFactory) -> None:

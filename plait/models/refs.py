@@ -31,6 +31,9 @@ BUILTIN_ROLES = frozenset({
     "default", "classifier", "reasoner", "answerer", "moderator", "judge",
     "router", "agent", "summarizer", "responder", "sql",
 })
+ROLE_DEFAULTS = {"agent": "lora:tool-calls"}
+"""Built-in roles whose offline default is not the base model: the ReAct agent's is the tool-calling
+LoRA that ships with plait.agents (the 270M base model answers instead of calling tools)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ def reference_for(model: str | None, *, role: str = "default", settings: Setting
     """Turn a role name, a reference or None into a reference string.
 
     ``None`` means "the model bound to ``role``". Unbound built-in roles fall back to the
-    ``default`` binding, then to ``local:gemma-3-270m``.
+    ``default`` binding, then to the role's own default (:data:`ROLE_DEFAULTS`), then to
+    ``local:gemma-3-270m``.
     """
     name = role if model is None else model.strip()
     if is_reference(name):
@@ -105,7 +109,7 @@ def reference_for(model: str | None, *, role: str = "default", settings: Setting
                                 f"(roles cannot point at roles). Valid forms: {_valid_forms()}.")
         return bound
     if name in BUILTIN_ROLES:
-        return settings.model_for("default") or DEFAULT_MODEL
+        return settings.model_for("default") or ROLE_DEFAULTS.get(name) or DEFAULT_MODEL
     known = sorted(set(settings.models) | BUILTIN_ROLES)
     raise ModelRefError(f"{name!r} is neither a model reference nor a known role. Known roles: "
                         f"{', '.join(known)}. Bind it in plait.toml ([models] {name} = \"{DEFAULT_MODEL}\") "

@@ -93,6 +93,8 @@ def adapters_dir(settings: Settings) -> Path:
 
 def _lora(ref: ModelRef, settings: Settings, options: dict[str, Any]) -> BaseChatModel:
     folder = adapters_dir(settings) / ref.name
+    if not (folder / ADAPTER_META).is_file() and (packaged := lookup("packaged adapter", ref.name)) is not None:
+        folder = Path(packaged)  # shipped with a package; one trained into the store under that name wins
     meta_file = folder / ADAPTER_META
     if not meta_file.is_file():
         found = sorted(p.parent.name for p in adapters_dir(settings).glob(f"*/{ADAPTER_META}"))

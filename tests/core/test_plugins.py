@@ -111,3 +111,31 @@ print(lookup("target", "support").__module__)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     before, module = out.stdout.strip().splitlines()
     assert before == "[]" and module == "plait.agents.plugin"
+
+
+def test_packaged_adapter_resolves_unless_the_store_has_one(registry, tmp_path):
+    from plait.plugins import register_packaged_adapter
+
+    shipped = tmp_path / "pkg" / "kw2"
+    shipped.mkdir(parents=True)
+    (shipped / "adapter.json").write_text(json.dumps({"method": "keywords2", "base": "local:gemma-3-270m"}))
+    register_adapter_method("keywords2", lambda name, where, meta, settings, options:
+                            ScriptedChatModel(replies=[f"{name} from {where.parent.name}"]))
+    register_packaged_adapter("kw2", shipped)
+    settings = Settings(tracing=False, home=tmp_path / ".plait")
+    assert resolve_model("lora:kw2", settings=settings).invoke("x").content == "kw2 from pkg"
+    trained = tmp_path / ".plait" / "adapters" / "kw2"  # one trained into the store under that name wins
+    trained.mkdir(parents=True)
+    (trained / "adapter.json").write_text((shipped / "adapter.json").read_text())
+    assert resolve_model("lora:kw2", settings=settings).invoke("x").content == "kw2 from adapters"
+
+
+def test_the_agent_role_defaults_to_the_packaged_tool_adapter_unless_the_user_binds_a_default():
+    from plait.models.refs import reference_for
+
+    assert reference_for(None, role="agent", settings=Settings(tracing=False)) == "lora:tool-calls"
+    assert reference_for(None, role="classifier", settings=Settings(tracing=False)) == "local:gemma-3-270m"
+    bound = Settings(tracing=False, models={"default": "openai:gpt-4o-mini"})
+    assert reference_for(None, role="agent", settings=bound) == "openai:gpt-4o-mini"  # the user's default wins
+    assert reference_for(None, role="agent", settings=Settings(tracing=False, models={"agent": "local:gemma-3-270m"})) \
+        == "local:gemma-3-270m"
