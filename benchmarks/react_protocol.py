@@ -1,8 +1,10 @@
-"""The JSON ReAct protocol on the local model: parse failures and tool choices over 50 runs.
+"""The JSON ReAct protocol on the local default: tool choices and parse failures over 50 runs.
 
-Each run is one agent turn limited to one tool step. A parse failure is a reply the protocol
-could not read (on llama.cpp the grammar should make that impossible); a correct tool choice
-is the expected tool (or a direct answer where no tool is expected).
+Each run is one agent turn limited to one tool step, on plait's own tools (calculator, order
+lookups). A correct tool choice is the expected tool (or a direct answer where no tool is
+expected); a parse failure is a reply the protocol could not read (on llama.cpp the grammar
+makes that impossible). The agent's model is the ``agent`` role's default, the packaged
+tool-calling adapter; ``--model local:gemma-3-270m`` measures the base model.
 
     .venv/bin/python benchmarks/react_protocol.py
 """
@@ -30,10 +32,11 @@ CASES = [(f"What is {a} times {b}?", "calculator") for a, b in [(17, 23), (12, 1
     [("Hello!", None)]
 
 
-def run_cases(n: int = 50) -> dict:
+def run_cases(n: int = 50, model: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tools = [calculator, *order_tools(shop_database(Path(tmp) / "shop.db"))[:2]]
-        agent = react_agent(tools, model=resolve_model(settings=Settings(tracing=False)), max_steps=1)
+        llm = resolve_model(model, role="agent", settings=Settings(tracing=False))
+        agent = react_agent(tools, model=llm, max_steps=1)
         failures = correct = 0
         chosen: dict[str, int] = {}
         started = time.perf_counter()
@@ -47,8 +50,14 @@ def run_cases(n: int = 50) -> dict:
             correct += tool == expected
         seconds = time.perf_counter() - started
     return {"runs": n, "parse_failures": failures, "correct_tool_choices": correct,
-            "tool_choice_accuracy": round(correct / n, 3), "choices": chosen, "seconds_per_run": round(seconds / n, 2)}
+            "tool_choice_accuracy": round(correct / n, 3), "choices": chosen, "seconds_per_run": round(seconds / n, 2),
+            "model": llm.model_ref}
 
 
 if __name__ == "__main__":
-    write("react_protocol", {"model": "local:gemma-3-270m", "goal": "0 parse failures", **run_cases()})
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model reference (default: the agent role's model)")
+    args = parser.parse_args()
+    write("react_protocol", {"goal": "tool choice >= 90%, 0 parse failures", **run_cases(model=args.model)})

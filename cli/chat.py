@@ -1,4 +1,4 @@
-"""``plait chat``: talk to the support assistant in the terminal, node by node."""
+"""``plait chat``: talk to the support assistant, or a ReAct agent with plait's tools, in the terminal."""
 
 from __future__ import annotations
 
@@ -12,28 +12,38 @@ from rich.console import Console
 from plait.cli import app, err
 
 out = Console(highlight=False)
-AGENTS = ("support",)
+AGENTS = ("support", "tools")
 
 
 def build_agent(name: str, *, thread: str | None = None) -> Any:
     """The named agent graph, checkpointed under .plait when a thread is given.
 
-    The support assistant answers from the ``helpcentre`` collection, filled from the packaged
-    example help centre when it is empty (so it answers in a fresh folder too).
+    ``support``: the support assistant, answering from the ``helpcentre`` collection (filled from
+    the packaged example help centre when empty, so it answers in a fresh folder too).
+    ``tools``: a ReAct agent on the ``agent`` role (offline: the packaged tool-calling adapter)
+    with the calculator, the example shop's order tools and a help-centre search tool.
     """
     if name not in AGENTS:
         raise typer.BadParameter(f"unknown agent {name!r}; agents: {', '.join(AGENTS)}", param_hint="--agent")
-    from plait.agents import help_centre_store, sqlite_checkpointer
+    from plait.agents import help_centre_store, react_agent, sqlite_checkpointer
     from plait.agents.support import support_assistant
     from plait.config import load_settings
 
     settings = load_settings()
     checkpointer = sqlite_checkpointer(settings.home / "threads.db") if thread else None
-    return support_assistant(store=help_centre_store(settings=settings), checkpointer=checkpointer)
+    store = help_centre_store(settings=settings)
+    if name == "tools":
+        from plait.tools import calculator, order_tools, retriever_tool, shop_database
+
+        tools = [calculator, *order_tools(shop_database(settings.home / "shop.db"))[:2], retriever_tool(store)]
+        return react_agent(tools, checkpointer=checkpointer, name="tools")
+    return support_assistant(store=store, checkpointer=checkpointer)
 
 
 def run_turn(agent: Any, message: str, thread: str | None) -> dict[str, Any]:
     """Run one message, printing each node as it finishes; return the final state."""
+    if agent.name == "tools":
+        return _react_turn(agent, message, thread)
     config = {"configurable": {"thread_id": thread}} if thread else {}
     final: dict[str, Any] = {}
     for update in agent.stream({"message": message}, config, stream_mode="updates"):
@@ -50,10 +60,27 @@ def run_turn(agent: Any, message: str, thread: str | None) -> dict[str, Any]:
     return final
 
 
+def _react_turn(agent: Any, message: str, thread: str | None) -> dict[str, Any]:
+    config = {"configurable": {"thread_id": thread}} if thread else {}
+    final: dict[str, Any] = {"tool_calls": []}
+    for update in agent.stream({"messages": [("human", message)]}, config, stream_mode="updates"):
+        for values in update.values():
+            for reply in (values or {}).get("messages", []):
+                for call in getattr(reply, "tool_calls", None) or []:
+                    err.print(f"[dim]tool: {call['name']}({call['args']})[/]")
+                    final["tool_calls"].append({"tool": call["name"], "args": call["args"]})
+                if reply.type == "tool":
+                    err.print(f"[dim]  -> {str(reply.content)[:200]}[/]")
+                elif reply.type == "ai" and not reply.tool_calls:
+                    final["answer"] = str(reply.content)
+    out.print(f"[bold]assistant:[/] {final.get('answer', '')}")
+    return final
+
+
 @app.command()
-def chat(agent: str = typer.Option("support", help="Which agent."),
+def chat(agent: str = typer.Option("support", help="support (the assistant) or tools (ReAct with plait's tools)."),
          thread: str = typer.Option(None, help="Conversation id; state is saved under .plait/threads.db.")) -> None:
-    """Chat with an agent; shows the route, tool calls and sources. Empty line or Ctrl-D ends."""
+    """Chat with an agent (support, or tools: a ReAct agent); shows tool calls. Empty line or Ctrl-D ends."""
     thread = thread or f"chat-{uuid.uuid4().hex[:8]}"
     graph = build_agent(agent, thread=thread)
     err.print(f"[dim]thread {thread} · empty line to quit[/]")

@@ -1,10 +1,14 @@
 """A plan-and-execute agent built from plait nodes: plan steps -> run each with a ReAct agent -> answer.
 
+Each step's ReAct agent runs on the ``agent`` role: offline, the packaged tool-calling adapter,
+which calls the calculator or the help-centre search tool.
+
     .venv/bin/python examples/plan_execute_agent.py "What is 12% of 340, plus the cost of standard delivery?"
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -38,6 +42,7 @@ class PlanState(TypedDict, total=False):
     task: str
     plan: Plan
     done: list[tuple[str, str]]
+    tool_calls: list[dict[str, Any]]
     answer: str
 
 
@@ -51,8 +56,11 @@ def build(*, planner: str | BaseChatModel | None = None, executor: str | BaseCha
 
     def execute(state: PlanState) -> dict[str, Any]:
         step = state["plan"].steps[len(state.get("done", []))]
-        result = worker.invoke({"messages": [("human", step)]})["messages"][-1].content
-        return {"done": [*state.get("done", []), (step, str(result))]}
+        messages = worker.invoke({"messages": [("human", step)]})["messages"]
+        calls = [{"step": step, "tool": c["name"], "args": c["args"]} for m in messages if m.type == "ai"
+                 for c in m.tool_calls]
+        return {"done": [*state.get("done", []), (step, str(messages[-1].content))],
+                "tool_calls": [*state.get("tool_calls", []), *calls]}
 
     def more(state: PlanState) -> str:
         return "execute" if len(state.get("done", [])) < len(state["plan"].steps) else "finish"
@@ -62,7 +70,12 @@ def build(*, planner: str | BaseChatModel | None = None, executor: str | BaseCha
         return {"answer": finish.invoke({"task": state["task"], "results": results})["answer"].strip()}
 
     graph = StateGraph(PlanState)
-    graph.add_node("plan", lambda s: {"plan": plan.invoke({"task": s["task"]})["plan"], "done": []})
+    def make_plan(state: PlanState) -> dict[str, Any]:
+        steps = [s for s in plan.invoke({"task": state["task"]})["plan"].steps if re.search(r"[A-Za-z]{3}", s)]
+        # A small planner sometimes writes bare numbers for steps: then the task itself is the one step.
+        return {"plan": Plan(steps=steps or [state["task"]]), "done": []}
+
+    graph.add_node("plan", make_plan)
     graph.add_node("execute", execute)
     graph.add_node("finish", write)
     graph.add_edge(START, "plan")
@@ -75,6 +88,8 @@ def build(*, planner: str | BaseChatModel | None = None, executor: str | BaseCha
 if __name__ == "__main__":
     task = " ".join(sys.argv[1:]) or "What is 12% of 340, and how much is standard delivery?"
     out = build().invoke({"task": task})
+    for call in out.get("tool_calls", []):
+        print(f"tool: {call['tool']}({call['args']})")
     for step, result in out["done"]:
         print(f"- {step}\n  -> {result}")
     print(out["answer"])

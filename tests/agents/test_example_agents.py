@@ -27,9 +27,11 @@ def kb(tmp_path_factory):
 def test_research_agent_searches_locally_offline_and_cites(kb):
     planner = ScriptedChatModel(replies=[{"queries": ["refund time", "refund card"]}])
     writer = ScriptedChatModel(replies=["Refunds take 5-7 working days [1]."])
-    agent = research_agent.build(planner=planner, writer=writer, store=kb, use_web=False)
+    searcher = ScriptedChatModel(replies=[tool_call("search_help_centre", query="refunds"), "found"], cycle=True)
+    agent = research_agent.build(planner=planner, writer=writer, searcher=searcher, store=kb, use_web=False)
     out = agent.invoke({"question": "How long do refunds take?"})
     assert out["answer"] == "Refunds take 5-7 working days [1]." and out["cited"] == [1]
+    assert out["tool_calls"] == [{"tool": "search_help_centre", "args": {"query": "refunds"}}] * 3
     assert out["sources"][0]["title"] == "Refunds"
     assert "[1] Refunds: " in writer.calls[0][-1].content
 
@@ -42,13 +44,17 @@ def test_plan_and_execute_runs_every_step(kb):
     out = plan_execute_agent.build(planner=planner, executor=executor, writer=writer, store=kb).invoke(
         {"task": "12% of 340 and the delivery cost?"})
     assert out["done"] == [("compute 12% of 340", "40.8"), ("find the delivery cost", "£3.95")]
+    assert [c["tool"] for c in out["tool_calls"]] == ["calculator", "search_help_centre"]
     assert out["answer"].startswith("12% of 340 is 40.8")
     assert "- compute 12% of 340: 40.8" in writer.calls[0][-1].content
 
 
 @pytest.mark.real
-def test_both_examples_run_on_the_local_model(kb):
+def test_both_examples_make_real_tool_calls_on_the_local_default(kb):
     research = research_agent.build(store=kb, use_web=False).invoke({"question": "How long do refunds take?"})
     assert research["answer"] and research["sources"]
+    assert research["tool_calls"] and all(c["tool"] == "search_help_centre" for c in research["tool_calls"])
+    assert any("5-7 working days" in s["text"] for s in research["sources"])
     plan = plan_execute_agent.build(store=kb).invoke({"task": "What is 6 times 7?"})
     assert 1 <= len(plan["done"]) <= 4 and plan["answer"]
+    assert any(c["tool"] == "calculator" for c in plan["tool_calls"]), plan

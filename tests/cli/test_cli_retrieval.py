@@ -74,3 +74,11 @@ def test_ask_agent_support_and_chat(isolated, monkeypatch):
     assert (isolated / ".plait" / "threads.db").exists()
     sources = {Path(m["source"]).name for m in vector_store("helpcentre").get(include=["metadatas"])["metadatas"]}
     assert "returns-refund-timing.md" in sources and len(sources) == 32
+
+
+@pytest.mark.real
+def test_chat_with_the_tools_agent_calls_a_tool_on_the_local_default(isolated):
+    chat = runner.invoke(app, ["chat", "--agent", "tools"], input="What is 17 * 23?\nWhere is my order A1002?\n\n")
+    assert chat.exit_code == 0, chat.output
+    assert "tool: calculator(" in chat.output and "391" in chat.output
+    assert "tool: lookup_order({'order_id': 'A1002'})" in chat.output
