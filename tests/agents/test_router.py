@@ -53,3 +53,13 @@ def test_routed_protocol_lets_the_router_pick_the_first_tool_and_the_model_write
     assert "unknown tool 'tide_times'; tools: renewLoan" in llm.calls[1][-1].content
     assert out["messages"][1].tool_calls[0]["args"] == {"barcode": "B-1"}
     assert out["messages"][-1].content == "Renewed B-1 until 2026-12-20."
+
+
+def test_an_argument_reply_cut_off_is_a_counted_parse_failure_not_a_crash():
+    from plait.agents.prompts import PARSE_GIVE_UP
+
+    llm = ScriptedChatModel(replies=['{"barcode": "B-77'])  # cut off by the token budget
+    out = react_agent([TIDES, LOANS], model=llm, protocol="router").invoke(
+        {"messages": [("human", "renew my library book B-7719")]})
+    assert out["messages"][-1].content == PARSE_GIVE_UP
+    assert "renewLoan arguments" in out["messages"][-1].additional_kwargs["plait_parse_error"]
