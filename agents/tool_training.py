@@ -87,14 +87,10 @@ def case_example(case: Mapping[str, Any], *, prompt: Prompt = REACT_TOOLS) -> di
 
 def read_cases(path: str | Path) -> list[dict[str, Any]]:
     """Read cases from a JSONL file, one per line; errors name the line to fix."""
+    from plait.records import read_records
+
     cases = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PlaitError(f"{path}:{number} is not valid JSON ({exc.msg}); fix or delete that line.") from exc
+    for number, case in read_records(path, format="jsonl"):
         missing = [k for k in ("tools", "request", "answer") if k not in case]
         if missing:
             raise PlaitError(f"{path}:{number} lacks {', '.join(missing)}; each case needs tools, request, calls "

@@ -65,7 +65,7 @@ def test_training_examples_one_per_case_and_no_thought_field():
 def test_read_cases_names_the_bad_line(tmp_path):
     path = tmp_path / "cases.jsonl"
     path.write_text(json.dumps(TWO_STEP) + "\n{not json\n", encoding="utf-8")
-    with pytest.raises(PlaitError, match=r"cases.jsonl:2 is not valid JSON"):
+    with pytest.raises(PlaitError, match=r"cases.jsonl:2: not valid JSON"):
         read_cases(path)
     path.write_text(json.dumps({"request": "x"}) + "\n", encoding="utf-8")
     with pytest.raises(PlaitError, match="lacks tools, answer"):
