@@ -98,8 +98,46 @@ SUPPORT_HANDOFF = prompt("support_handoff", [
 ])
 HANDOFF_REPLY = "I've passed your message to a colleague, who will get back to you within one working day."
 BLOCKED_REPLY = "I'm sorry, I can't help with that. If you need help with an order, just ask."
-ORDER_REPLY = ("Order {id} (placed {placed}) is {status}.{tracking} Items: {items}.")
+ORDER_REPLY = ("Order {id} (placed {placed}, £{total:.2f}) is {status}.{tracking} Items: {items}.")
 ORDER_TRACKING = " It is with {carrier}, tracking number {tracking}."
 ORDER_NEEDS_ID = "Could you give me your order number? It looks like A1001 and is in your confirmation email."
-CANCEL_REPLY = "To cancel order {id}, a colleague needs to confirm it; I've passed your request on."
+ORDER_NOT_FOUND = "I can't find an order {id}. Order numbers look like A1001 and are in your confirmation email; could you check it?"
+CANCEL_CONFIRM = ("Order {id} ({items}, £{total:.2f}) hasn't shipped yet, so it can still be cancelled. "
+                  "Shall I cancel it? Please answer yes or no.")
+CANCEL_REFUSED = {
+    "shipped": "Order {id} has already shipped with {carrier} (tracking number {tracking}), so it can't be cancelled "
+               "now. Once it arrives you can return it within 30 days of delivery for a refund.",
+    "delivered": "Order {id} was delivered, so it can't be cancelled. You can return it within 30 days of delivery "
+                 "for a refund.",
+    "returned": "Order {id} has already been returned, so it can't be cancelled; its refund follows the return.",
+    "cancelled": "Order {id} is already cancelled, so it can't be cancelled again; nothing more to do.",
+}
+"""Why an order that is not ``processing`` can't be cancelled, by its status."""
+CANCEL_DONE = "Done: order {id} is cancelled. You'll get a confirmation email, and nothing will be charged for it."
+CANCEL_KEPT = "OK, I haven't cancelled anything: order {id} stays as it is. Is there anything else I can help with?"
+CANCEL_NOT_APPROVED = ("I'm sorry, I couldn't cancel order {id} myself; it is still {status}. A colleague will get "
+                       "back to you about it within one working day.")
+CANCEL_FAILED = "I'm sorry, order {id} could not be cancelled: {reason} A colleague will get back to you."
+CANCEL_APPROVAL = "Approve cancelling order {id} ({items}, £{total:.2f}) for the customer?"
+"""The question a person is asked (LangGraph interrupt) before ``cancel_order`` runs."""
+CONFIRM_AGAIN = "Sorry, I didn't catch that. Shall I cancel order {id}? Please answer yes or no."
+CLARIFY_REPLY = ("Sorry, I'm not sure I understood. Is it about one of your orders (where it is, or cancelling it), "
+                 "or a question about delivery, returns, payments or your account?")
+CHAT_TEMPLATES = {
+    "greeting": "Hello! I'm the Larkspur & Co. assistant. I can help with your orders, delivery, returns, payments "
+                "and your account. What can I do for you?",
+    "thanks": "You're welcome! If anything else comes up with an order, delivery, a return or a payment, just ask. "
+              "Have a lovely day.",
+}
+"""Chit-chat replies per topic: always polite and on-topic (measured against generation in benchmarks/support.py)."""
+CHAT_INTENTS = {
+    "greeting": ["Hello! How can I help you today?", "Hi there, what can I do for you?",
+                 "Good morning! How can I help with your order?", "I'm the shop's virtual assistant; how can I help?"],
+    "thanks": ["You're welcome!", "Glad I could help. Have a nice day!", "Goodbye, take care!",
+               "No problem at all; just ask if you need anything else."],
+}
+"""What a generated chit-chat reply may say, per topic: ``chat="generate"`` keeps a reply only when it is
+close to one of these (or to the topic's template)."""
+HANDOFF_SUMMARY = "{topic}. Latest message: \"{message}\".{orders}{earlier}"
+"""The colleague's summary: built from the conversation itself, so nothing in it is invented."""
 FALLBACK_REPLY = "I'm not sure about that one, so I've passed your question to a colleague who will reply soon."

@@ -30,6 +30,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from plait.config import Settings
 from plait.errors import PlaitError
 from plait.finetune.store import AdapterInfo, adapter_dir, load_info, save_info
 from plait.models.capability import Capabilities
@@ -48,20 +49,21 @@ C_GRID = (1.0, 10.0, 30.0, 100.0)
 def train_head(name: str, texts: Sequence[str], labels: Sequence[str], *, method: str = "logreg",
                validation: tuple[Sequence[str], Sequence[str]] | None = None, c: float | None = None,
                epochs: int = 2, batch_size: int = 64, learning_rate: float = 5e-5, seed: int = 0,
-               progress: bool = True) -> AdapterInfo:
+               data_hash: str = "", settings: Settings | None = None, progress: bool = True) -> AdapterInfo:
     """Train an embedding head on (text, label) data and store it as adapter ``name``.
 
     ``method`` is ``logreg`` (logistic regression on MiniLM embeddings) or ``setfit``
     (contrastive tuning of the encoder first: ``epochs``, ``batch_size``, ``learning_rate``).
     ``c`` is the logistic regression's inverse regularisation; None picks it from
     :data:`C_GRID` by 3-fold cross-validation on the training data. ``validation`` is
-    scored into the metrics.
+    scored into the metrics. ``data_hash`` is recorded in ``adapter.json``, so a caller can tell
+    whether the head was trained on the data it has now; ``settings`` choose the adapter store.
     """
     if method not in ("logreg", "setfit"):
         raise PlaitError(f"Unknown embedding-head method {method!r}; use logreg or setfit.")
     if len(texts) != len(labels) or len(set(labels)) < 2:
         raise PlaitError("An embedding head needs as many labels as texts, and at least two distinct labels.")
-    folder = adapter_dir(name)
+    folder = adapter_dir(name, settings)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     encoder_path = str(packaged_model_path())
@@ -82,12 +84,12 @@ def train_head(name: str, texts: Sequence[str], labels: Sequence[str], *, method
     if method == "setfit":
         hyperparameters |= {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
                             "loss": "in-batch negatives (MultipleNegativesRanking)"}
-    info = AdapterInfo(name=name, method="embedding-head", base="minilm:all-MiniLM-L6-v2",
+    info = AdapterInfo(name=name, method="embedding-head", base="minilm:all-MiniLM-L6-v2", data_hash=data_hash,
                        hyperparameters=hyperparameters, metrics=metrics,
                        task={"kind": "classification", "labels": classes})
-    save_info(info)
+    save_info(info, settings)
     _load_head.cache_clear()
-    return load_info(name)
+    return load_info(name, settings)
 
 
 def _choose_c(vectors: np.ndarray, labels: Sequence[str], seed: int) -> float:
@@ -208,11 +210,15 @@ class HeadClassifier:
         encoder = folder / ENCODER_DIR
         self.embeddings = SentenceTransformerEmbeddings(encoder if encoder.is_dir() else None)
 
-    def classify(self, texts: list[str]) -> list[tuple[str, float]]:
-        """Return (label, probability) per text."""
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Return one row of class probabilities (in :attr:`classes` order) per text."""
         scores = self.embeddings.encode(texts) @ self.coef.T + self.intercept
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-        probs = scores / scores.sum(axis=1, keepdims=True)
+        return scores / scores.sum(axis=1, keepdims=True)
+
+    def classify(self, texts: list[str]) -> list[tuple[str, float]]:
+        """Return (label, probability) per text."""
+        probs = self.probabilities(texts)
         return [(self.classes[i], float(p[i])) for i, p in zip(probs.argmax(axis=1), probs)]
 
 
@@ -252,6 +258,12 @@ class HeadChat(BaseChatModel):
         with _LOCK:
             head = _load_head(self.folder)
         return head.classify(texts)
+
+    def label_probabilities(self, texts: list[str]) -> list[dict[str, float]]:
+        """Every label's probability, for each text (for callers that pool labels into coarser routes)."""
+        with _LOCK:
+            head = _load_head(self.folder)
+        return [dict(zip(head.classes, map(float, row))) for row in head.probabilities(texts)]
 
     @property
     def labels(self) -> list[str]:

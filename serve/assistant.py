@@ -7,6 +7,11 @@ Conversations are kept per ``thread_id`` by a SQLite checkpointer in the app's d
 turn runs through the local-model queue (:mod:`plait.serve.workers`), streamed or not, so a slow
 reader never holds the model.
 
+A cancellation waits for a person: after the customer's "yes" the reply carries ``approval``
+({question, order_id, ...}) and the thread stays paused until ``POST
+/v1/assistants/support/approvals`` with ``{"thread_id", "decision": "approve" | "reject"}``
+resumes it (any time later, after a restart too: the pause is in the checkpoint).
+
 Streaming answers are server-sent events, each ``event: NAME`` with a JSON ``data`` line:
 ``route`` ({route, topic}), ``tool`` ({tool, args, result}), ``sources`` ({sources}), ``token``
 ({text}), then ``done`` (the same object a non-streaming request returns) or ``error``
@@ -31,11 +36,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from langchain_core.messages import AIMessageChunk
+from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -44,6 +50,7 @@ from plait.serve.workers import DONE, Pump, in_worker
 
 router = APIRouter()
 CHAT_PATH = "/v1/assistants/support/chat"
+APPROVALS_PATH = "/v1/assistants/support/approvals"
 MAX_MESSAGE_CHARS = 4000
 ANSWER_NODES = frozenset({"help_centre", "chit_chat"})
 """Nodes whose model output is the answer; tokens of the classifier and hand-off summary are not."""
@@ -67,6 +74,16 @@ class SupportChatRequest(BaseModel):
     """Conversation to continue; leave it out to start one (the reply names its ``thread_id``)."""
     stream: bool = False
     """Answer with server-sent events instead of one JSON object."""
+
+
+class ApprovalRequest(BaseModel):
+    """A person's decision on the action a thread is waiting for (a cancellation)."""
+
+    model_config = ConfigDict(extra="forbid")
+    thread_id: str
+    """The paused conversation (its last reply carried ``approval``)."""
+    decision: Literal["approve", "reject"]
+    """``approve`` runs the action; ``reject`` tells the customer a colleague will follow up."""
 
 
 # ---- building the assistant ------------------------------------------------------------------
@@ -117,6 +134,8 @@ class _Turn:
     answer: str = ""
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
+    approval: dict[str, Any] | None = None
+    """What a person is asked to approve, when the turn paused for one."""
     streamed: bool = False
 
     def on_token(self, message: Any, meta: dict[str, Any]) -> list[Event]:
@@ -130,10 +149,10 @@ class _Turn:
 
     def on_update(self, values: dict[str, Any]) -> list[Event]:
         events: list[Event] = []
-        if "route" in values:
-            self.route, self.topic = values["route"], values.get("topic", self.topic)
+        if values.get("route"):  # the first node's reset ("") is no route
+            self.route, self.topic = values["route"], values.get("topic") or self.topic
             events.append(("route", {"route": self.route, "topic": self.topic}))
-        for call in values.get("tool_calls", []):
+        for call in values.get("tool_calls") or []:
             self.tool_calls.append(call)
             events.append(("tool", call))
         if values.get("sources"):
@@ -142,39 +161,60 @@ class _Turn:
         self.answer = values.get("answer", self.answer)
         return events
 
+    def on_interrupt(self, interrupts: Any) -> list[Event]:
+        self.approval = dict(interrupts[0].value)
+        self.answer = self.answer or "One moment: a colleague is confirming this for you."
+        return [("approval", self.approval)]
+
     def finish(self) -> list[Event]:
         reply = {"answer": self.answer, "route": self.route, "topic": self.topic, "tool_calls": self.tool_calls,
-                 "sources": self.sources, "thread_id": self.thread_id}
+                 "sources": self.sources, "thread_id": self.thread_id, "approval": self.approval}
         # Routes answered from templates (orders, hand-off) stream no tokens: send the answer as one.
         return ([] if self.streamed else [("token", {"text": self.answer})]) + [("done", reply)]
 
 
-def run_turn(assistant: Any, message: str, thread_id: str) -> Iterator[Event]:
-    """Run one message through ``assistant`` on ``thread_id``, yielding events; the last is ``done``.
+def run_turn(assistant: Any, message: str | Command, thread_id: str) -> Iterator[Event]:
+    """Run one message (or a person's decision, as ``Command(resume=...)``) on ``thread_id``; the last event is ``done``.
 
     Example:
         >>> [name for name, _ in run_turn(assistant, "Hi!", "t1")]  # doctest: +SKIP
-        ['route', 'token', 'token', 'done']
+        ['route', 'token', 'done']
     """
     turn = _Turn(thread_id)
-    # A checkpointed thread keeps the last turn's values: clear those this turn may not set.
-    inputs = {"message": message, "answer": "", "sources": [], "summary": "", "topic": ""}
+    # The graph's first node resets the per-turn values; the thread's memory carries over.
+    inputs = message if isinstance(message, Command) else {"message": message}
     config = {"configurable": {"thread_id": thread_id}}
     for mode, chunk in assistant.stream(inputs, config, stream_mode=["updates", "messages"]):
         if mode == "messages":
             yield from turn.on_token(*chunk)
-        else:
-            for values in chunk.values():
-                yield from turn.on_update(values or {})
+            continue
+        for node, values in chunk.items():
+            yield from (turn.on_interrupt(values) if node == "__interrupt__" else turn.on_update(values or {}))
     yield from turn.finish()
 
 
-def _events(state: Any, message: str, thread_id: str) -> Iterator[Event]:
+def _events(state: Any, message: str | Command, thread_id: str) -> Iterator[Event]:
     return run_turn(support_for(state), message, thread_id)
 
 
-def _reply(state: Any, message: str, thread_id: str) -> dict[str, Any]:
+def _reply(state: Any, message: str | Command, thread_id: str) -> dict[str, Any]:
     return [data for name, data in _events(state, message, thread_id) if name == "done"][-1]
+
+
+def waiting_for(assistant: Any, thread_id: str) -> dict[str, Any] | None:
+    """What ``thread_id`` waits for a person to approve, or None when it is not paused."""
+    snapshot = assistant.get_state({"configurable": {"thread_id": thread_id}})
+    interrupts = getattr(snapshot, "interrupts", ()) or ()
+    return dict(interrupts[0].value) if interrupts else None
+
+
+def _resume(state: Any, thread_id: str, decision: str) -> dict[str, Any]:
+    assistant = support_for(state)
+    if waiting_for(assistant, thread_id) is None:
+        raise HTTPException(409, detail={"message": f"Thread {thread_id!r} is not waiting for an approval; only a "
+                                                    "reply that carried 'approval' can be approved or rejected.",
+                                         "param": "thread_id"})
+    return _reply(state, Command(resume=decision), thread_id)
 
 
 # ---- routes --------------------------------------------------------------------------------
@@ -210,6 +250,14 @@ async def support_chat(body: SupportChatRequest, request: Request) -> dict[str, 
     # "\n" line ends: the chat page splits events on a blank line written as "\n\n".
     return EventSourceResponse(_sse(pump, first), sep="\n",
                                headers={"cache-control": "no-cache", "x-thread-id": thread_id})
+
+
+@router.post(APPROVALS_PATH, response_model=None)
+async def support_approval(body: ApprovalRequest, request: Request) -> dict[str, Any]:
+    """A person approves or rejects what a paused conversation waits for; the customer's reply comes back."""
+    if not _THREAD_ID.fullmatch(body.thread_id):
+        raise _bad_request("thread_id must be 1-128 letters, digits, '.', '_', ':' or '-'.", "thread_id")
+    return await in_worker(request, _resume, request.app.state, body.thread_id, body.decision, local=True)
 
 
 def sse_event(name: str, data: dict[str, Any]) -> ServerSentEvent:

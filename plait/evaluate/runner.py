@@ -55,7 +55,7 @@ def evaluate(tgt: Target, data: Dataset, *, metrics: Sequence[str | Metric | Cal
     items it has not finished. ``record`` adds fields to the stored config (model, prompt).
     """
     store = store or default_store()
-    chosen = list(metrics) if metrics else DEFAULT_METRICS[tgt.kind]
+    chosen = list(metrics) if metrics else list(tgt.metrics) or DEFAULT_METRICS[tgt.kind]
     corpus = [m for m in chosen if isinstance(m, str) and m in CORPUS_METRICS]
     item_metrics = [metric_from(m) for m in chosen if not (isinstance(m, str) and m in CORPUS_METRICS)]
     names = corpus + [m.name for m in item_metrics]

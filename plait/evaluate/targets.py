@@ -46,6 +46,8 @@ class Target:
     """Items per call: more than 1 when batch prompting packs several inputs into one prompt."""
     to_input: Callable[[dict[str, Any]], Any] = lambda inputs: inputs
     """Item inputs -> what the runnable takes."""
+    metrics: tuple[str, ...] = ()
+    """Default metric names for this target (registered by its plugin); empty: the defaults of ``kind``."""
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,10 @@ BUILTIN_ROLES = frozenset({
     "default", "classifier", "reasoner", "answerer", "moderator", "judge",
     "router", "agent", "summarizer", "responder", "sql",
 })
-ROLE_DEFAULTS = {"agent": "lora:tool-calls"}
+ROLE_DEFAULTS = {"agent": "lora:tool-calls", "router": "lora:support-router"}
 """Built-in roles whose offline default is not the base model: the ReAct agent's is the tool-calling
-LoRA that ships with plait.agents (the 270M base model answers instead of calling tools)."""
+LoRA that ships with plait.agents (the 270M base model answers instead of calling tools), the support
+assistant's router the embedding head that ships with it (measured right more often than few-shot)."""
 
 
 @dataclass(frozen=True)
