@@ -275,6 +275,18 @@ def _summary_node(summary: Summary, summarizer: str | BaseChatModel | None) -> C
     return lambda state: write.invoke({"message": transcript(state)}).strip()
 
 
+def pending_approval(assistant: Any, thread_id: str) -> dict[str, Any] | None:
+    """What thread ``thread_id`` waits for a person to approve (the interrupt's value), or None.
+
+    Example:
+        >>> pending_approval(bot, "t1")  # doctest: +SKIP
+        {'question': 'Approve cancelling order A1003 (...)?', 'action': 'cancel_order', 'order_id': 'A1003', ...}
+    """
+    snapshot = assistant.get_state({"configurable": {"thread_id": thread_id}})
+    interrupts = getattr(snapshot, "interrupts", ()) or ()
+    return dict(interrupts[0].value) if interrupts else None
+
+
 def graph() -> Any:
     """Entry point for ``langgraph.json`` (LangGraph's own tooling): over the example help centre."""
     return support_assistant(store=help_centre_store())

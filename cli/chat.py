@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from langgraph.types import Command
 from rich.console import Console
 
 from plait.cli import app, err
@@ -40,24 +41,48 @@ def build_agent(name: str, *, thread: str | None = None) -> Any:
     return support_assistant(store=store, checkpointer=checkpointer)
 
 
-def run_turn(agent: Any, message: str, thread: str | None) -> dict[str, Any]:
-    """Run one message, printing each node as it finishes; return the final state."""
+def run_turn(agent: Any, message: str | Command, thread: str | None) -> dict[str, Any]:
+    """Run one message (or a person's decision as ``Command``), printing each node as it finishes; return the
+    final state, with ``waiting`` (what to approve) when the assistant waits for a person."""
     if agent.name == "tools":
         return _react_turn(agent, message, thread)
     config = {"configurable": {"thread_id": thread}} if thread else {}
     final: dict[str, Any] = {}
-    for update in agent.stream({"message": message}, config, stream_mode="updates"):
+    inputs = message if isinstance(message, Command) else {"message": message}
+    for update in agent.stream(inputs, config, stream_mode="updates"):
         for node, values in update.items():
+            if node == "__interrupt__":  # paused for a person (a cancellation to approve)
+                final["waiting"] = dict(values[0].value)
+                continue
             values = values or {}
             final.update(values)
             if node == "classify":
-                err.print(f"[dim]route: {values.get('route')} / {values.get('topic')}[/]")
-            for call in values.get("tool_calls", []):
+                err.print(f"[dim]route: {values.get('route')} ({values.get('label')}, "
+                          f"{values.get('confidence', 0):.2f})[/]")
+            for call in values.get("tool_calls") or []:
                 err.print(f"[dim]tool: {call['tool']}({call['args']})[/]")
+    if final.get("waiting"):
+        err.print(f"[yellow]waiting for a person: {final['waiting']['question']}[/]")
+        return final
     out.print(f"[bold]assistant:[/] {final.get('answer', '')}")
     for source in final.get("sources", []):
         out.print(f"[dim]  [{source['n']}] {Path(source['source']).name} · {source['title']}[/]")
     return final
+
+
+def _decide(agent: Any, thread: str, approval: dict[str, Any]) -> dict[str, Any]:
+    """Ask the person at the terminal (staff) to approve what the assistant waits for, and resume with it."""
+    while True:
+        try:
+            decision = input(f"staff: {approval['question']} [approve/reject/later] ").strip().lower()
+        except EOFError:
+            decision = "later"
+        if decision == "later":
+            err.print(f"[dim]still waiting; resume with `plait chat --thread {thread}`[/]")
+            return {}
+        if decision in ("approve", "reject"):
+            return run_turn(agent, Command(resume=decision), thread)
+        err.print("[dim]type approve, reject or later[/]")
 
 
 def _react_turn(agent: Any, message: str, thread: str | None) -> dict[str, Any]:
@@ -84,6 +109,12 @@ def chat(agent: str = typer.Option("support", help="support (the assistant) or t
     thread = thread or f"chat-{uuid.uuid4().hex[:8]}"
     graph = build_agent(agent, thread=thread)
     err.print(f"[dim]thread {thread} · empty line to quit[/]")
+    if agent == "support":
+        from plait.agents.support import pending_approval
+
+        waiting = pending_approval(graph, thread)  # a thread paused in an earlier session resumes here
+        if waiting:
+            _decide(graph, thread, waiting)
     while True:
         try:
             message = input("you: ").strip()
@@ -91,4 +122,6 @@ def chat(agent: str = typer.Option("support", help="support (the assistant) or t
             break
         if not message:
             break
-        run_turn(graph, message, thread)
+        final = run_turn(graph, message, thread)
+        if final.get("waiting"):
+            _decide(graph, thread, final["waiting"])

@@ -201,16 +201,10 @@ def _reply(state: Any, message: str | Command, thread_id: str) -> dict[str, Any]
     return [data for name, data in _events(state, message, thread_id) if name == "done"][-1]
 
 
-def waiting_for(assistant: Any, thread_id: str) -> dict[str, Any] | None:
-    """What ``thread_id`` waits for a person to approve, or None when it is not paused."""
-    snapshot = assistant.get_state({"configurable": {"thread_id": thread_id}})
-    interrupts = getattr(snapshot, "interrupts", ()) or ()
-    return dict(interrupts[0].value) if interrupts else None
-
-
 def _resume(state: Any, thread_id: str, decision: str) -> dict[str, Any]:
-    assistant = support_for(state)
-    if waiting_for(assistant, thread_id) is None:
+    from plait.agents.support import pending_approval
+
+    if pending_approval(support_for(state), thread_id) is None:
         raise HTTPException(409, detail={"message": f"Thread {thread_id!r} is not waiting for an approval; only a "
                                                     "reply that carried 'approval' can be approved or rejected.",
                                          "param": "thread_id"})
