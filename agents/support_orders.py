@@ -55,6 +55,15 @@ def order_id_in(message: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
+def order_ids_in(message: str, limit: int = 3) -> list[str]:
+    """Every order id in ``message`` (at most ``limit``), upper-cased, first mention first."""
+    found: list[str] = []
+    for match in ORDER_ID.finditer(message):
+        if match.group(1).upper() not in found:
+            found.append(match.group(1).upper())
+    return found[:limit]
+
+
 def _items(order: dict[str, Any]) -> str:
     return ", ".join(order["items"])
 
@@ -98,13 +107,23 @@ def orders_node(desk: OrderDesk) -> Callable[[dict[str, Any]], dict[str, Any]]:
                     "pending": {"kind": "order_id", "action": action}}
         update: dict[str, Any] = {"tool_calls": [call], "order_id": order_id, "pending": None}
         if action == "order_status":
-            return {**update, "answer": desk.status(order)}
+            return {**update, **_statuses(desk, order, call, order_ids_in(state["message"]))}
         if order["status"] != "processing":
             refusal = CANCEL_REFUSED.get(order["status"], CANCEL_REFUSED["shipped"])
             return {**update, "answer": refusal.format(**order)}
         return {**update, "answer": CANCEL_CONFIRM.format(**{**order, "items": _items(order)}),
                 "pending": {"kind": "confirm_cancel", "order_id": order_id}}
     return orders
+
+
+def _statuses(desk: OrderDesk, first: dict[str, Any], call: dict[str, Any], named: list[str]) -> dict[str, Any]:
+    """The status of the first order, and of the others the message names ("A1001 and A1002, have they come?")."""
+    answers, calls = [desk.status(first)], [call]
+    for order_id in named[1:]:
+        order, more = desk.lookup(order_id)
+        answers.append(desk.status(order) if order else ORDER_NOT_FOUND.format(id=order_id))
+        calls.append(more)
+    return {"answer": " ".join(answers), "tool_calls": calls}
 
 
 def confirm_node(desk: OrderDesk, *, approval: bool) -> Callable[[dict[str, Any]], dict[str, Any]]:

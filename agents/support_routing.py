@@ -2,7 +2,8 @@
 
 ``agents/data/support_routes.jsonl`` holds several hundred customer messages written for the
 example shop, each labelled ``primary/topic`` (:data:`plait.agents.prompts.SUPPORT_LABELS`).
-A logistic-regression head on the packaged MiniLM, trained on them, ships as the packaged
+A logistic-regression head on the packaged MiniLM averaged with one on character n-grams (which
+read misspellings MiniLM does not), trained on them, ships as the packaged
 adapter ``lora:support-router``: the ``router`` role's offline default. When the set changes,
 the head is retrained (seconds) into the adapter store on first use, so the shipped head never
 disagrees with its data. Bind the ``router`` role to a chat model to route with the LLM classifier
@@ -103,7 +104,7 @@ def train_router(name: str = ROUTER_ADAPTER, *, path: str | Path = ROUTES_FILE, 
     from plait.finetune.head import train_head
 
     texts, labels = zip(*read_routes(path))
-    return train_head(name, list(texts), list(labels), method="logreg", data_hash=routes_hash(path),
+    return train_head(name, list(texts), list(labels), method="logreg", chars=True, data_hash=routes_hash(path),
                       settings=settings, progress=progress)
 
 

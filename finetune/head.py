@@ -49,14 +49,16 @@ C_GRID = (1.0, 10.0, 30.0, 100.0)
 def train_head(name: str, texts: Sequence[str], labels: Sequence[str], *, method: str = "logreg",
                validation: tuple[Sequence[str], Sequence[str]] | None = None, c: float | None = None,
                epochs: int = 2, batch_size: int = 64, learning_rate: float = 5e-5, seed: int = 0,
-               data_hash: str = "", settings: Settings | None = None, progress: bool = True) -> AdapterInfo:
+               chars: bool = False, data_hash: str = "", settings: Settings | None = None,
+               progress: bool = True) -> AdapterInfo:
     """Train an embedding head on (text, label) data and store it as adapter ``name``.
 
     ``method`` is ``logreg`` (logistic regression on MiniLM embeddings) or ``setfit``
     (contrastive tuning of the encoder first: ``epochs``, ``batch_size``, ``learning_rate``).
     ``c`` is the logistic regression's inverse regularisation; None picks it from
     :data:`C_GRID` by 3-fold cross-validation on the training data. ``validation`` is
-    scored into the metrics. ``data_hash`` is recorded in ``adapter.json``, so a caller can tell
+    scored into the metrics. ``chars`` also fits a logistic regression on character n-grams and
+    averages the two (robust to misspellings: "wher is my ordr"). ``data_hash`` is recorded in ``adapter.json``, so a caller can tell
     whether the head was trained on the data it has now; ``settings`` choose the adapter store.
     """
     if method not in ("logreg", "setfit"):
@@ -74,13 +76,24 @@ def train_head(name: str, texts: Sequence[str], labels: Sequence[str], *, method
     vectors = SentenceTransformerEmbeddings(encoder_path).encode(list(texts), progress=progress)
     c = c if c is not None else _choose_c(vectors, labels, seed)
     classes, coef, intercept = _fit_logreg(vectors, labels, c, seed)
-    np.savez(folder / HEAD_FILE, classes=np.array(classes), coef=coef, intercept=intercept)
+    arrays: dict[str, np.ndarray] = {}
+    if chars:
+        grams = char_ngrams(list(texts))
+        char_c = _choose_c(grams, labels, seed)
+        char_classes, char_coef, char_intercept = _fit_logreg(grams, labels, char_c, seed)
+        assert char_classes == classes  # both fitted on the same labels, sorted alike
+        # float16 halves the file; the scores it feeds are softmaxed, far above its rounding.
+        arrays = {"char_coef": char_coef.astype(np.float16), "char_intercept": char_intercept}
+    np.savez(folder / HEAD_FILE, classes=np.array(classes), coef=coef, intercept=intercept, **arrays)
     metrics: dict[str, Any] = {"train_seconds": round(time.perf_counter() - started, 1), "train_examples": len(texts)}
     head = HeadClassifier(folder)
     if validation:
         predicted = [label for label, _ in head.classify(list(validation[0]))]
         metrics["val_accuracy"] = round(float(np.mean([p == g for p, g in zip(predicted, validation[1])])), 4)
     hyperparameters: dict[str, Any] = {"method": method, "c": c, "seed": seed}
+    if chars:
+        hyperparameters |= {"chars": f"char_wb {CHAR_NGRAMS[0]}-{CHAR_NGRAMS[1]}-grams, {CHAR_FEATURES} hashed features",
+                            "char_c": char_c}
     if method == "setfit":
         hyperparameters |= {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
                             "loss": "in-batch negatives (MultipleNegativesRanking)"}
@@ -92,7 +105,19 @@ def train_head(name: str, texts: Sequence[str], labels: Sequence[str], *, method
     return load_info(name, settings)
 
 
-def _choose_c(vectors: np.ndarray, labels: Sequence[str], seed: int) -> float:
+CHAR_NGRAMS = (2, 5)
+CHAR_FEATURES = 2 ** 16
+
+
+def char_ngrams(texts: list[str]) -> Any:
+    """Hashed, L2-normalised character 2-5-grams within words (a sparse matrix; no vocabulary to store)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, n_features=CHAR_FEATURES,
+                             alternate_sign=False, norm="l2", lowercase=True).transform(texts)
+
+
+def _choose_c(vectors: Any, labels: Sequence[str], seed: int) -> float:
     """The :data:`C_GRID` value with the best 3-fold accuracy (the middle value when data is too thin to fold)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -108,7 +133,7 @@ def _choose_c(vectors: np.ndarray, labels: Sequence[str], seed: int) -> float:
     return max(scores, key=lambda c: (scores[c], -c))  # ties go to the stronger regularisation
 
 
-def _fit_logreg(vectors: np.ndarray, labels: Sequence[str], c: float, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _fit_logreg(vectors: Any, labels: Sequence[str], c: float, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, max_iter=3000, random_state=seed)
@@ -207,19 +232,27 @@ class HeadClassifier:
         data = np.load(folder / HEAD_FILE)
         self.classes = [str(x) for x in data["classes"]]
         self.coef, self.intercept = data["coef"], data["intercept"]
+        self.char_coef = data["char_coef"].astype(np.float32) if "char_coef" in data else None
+        self.char_intercept = data["char_intercept"] if "char_intercept" in data else None
         encoder = folder / ENCODER_DIR
         self.embeddings = SentenceTransformerEmbeddings(encoder if encoder.is_dir() else None)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Return one row of class probabilities (in :attr:`classes` order) per text."""
-        scores = self.embeddings.encode(texts) @ self.coef.T + self.intercept
-        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return scores / scores.sum(axis=1, keepdims=True)
+        probs = _softmax(self.embeddings.encode(texts) @ self.coef.T + self.intercept)
+        if self.char_coef is None:
+            return probs
+        return (probs + _softmax(char_ngrams(texts) @ self.char_coef.T + self.char_intercept)) / 2
 
     def classify(self, texts: list[str]) -> list[tuple[str, float]]:
         """Return (label, probability) per text."""
         probs = self.probabilities(texts)
         return [(self.classes[i], float(p[i])) for i, p in zip(probs.argmax(axis=1), probs)]
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return scores / scores.sum(axis=1, keepdims=True)
 
 
 _LOCK = threading.Lock()
