@@ -280,9 +280,14 @@ def _own_agent(ns: dict[str, Any], printed: str) -> None:
 
 
 def _support(ns: dict[str, Any], printed: str) -> None:
-    out = ns["out"]
-    assert out["route"] == "orders" and out["tool_calls"][0]["tool"] == "lookup_order"
-    assert "A1002" in out["answer"]
+    import sqlite3
+
+    out = ns["out"]  # after the approval: the order is cancelled, by the tool, in the README's shop
+    assert out["route"] == "cancel_order" and out["tool_calls"][-1]["tool"] == "cancel_order"
+    assert "A1003 is cancelled" in out["answer"] and out["approval"] == "approved"
+    with sqlite3.connect(".plait/readme-shop.db") as conn:
+        assert conn.execute("SELECT status FROM orders WHERE id = 'A1003'").fetchone()[0] == "cancelled"
+    assert [turn["customer"] for turn in out["history"]][:2] == ["Where is my order A1003?", "ok, cancel it please"]
 
 
 def _evaluation(ns: dict[str, Any], printed: str) -> None:
