@@ -71,6 +71,8 @@ class RouteDecision:
     """:func:`action_of` the label: help_centre, order_status, cancel_order, chit_chat or handoff."""
     confidence: float
     """Pooled probability of ``action`` (the head's), or the classifier's confidence (1.0 when it gives none)."""
+    label_confidence: float = 1.0
+    """Probability of ``label`` itself (its topic), after the same weighting."""
 
     @property
     def primary(self) -> str:
@@ -172,12 +174,12 @@ def route_message(llm: BaseChatModel, text: str, classify: Any = None, *, previo
             pooled[action_of(label)] = pooled.get(action_of(label), 0.0) + p
         action = max(pooled, key=pooled.__getitem__)
         label = max((lb for lb in probs if action_of(lb) == action), key=probs.__getitem__)
-        return RouteDecision(label, action, pooled[action])
+        return RouteDecision(label, action, pooled[action], probs[label])
     if classify is None:
         raise PlaitError("Routing with a chat model needs its classifier node: pass classify=classifier(...).")
     result = classify.invoke(text)
     confidence = 1.0 if result.confidence is None else float(result.confidence)
-    return RouteDecision(result.label, action_of(result.label), confidence)
+    return RouteDecision(result.label, action_of(result.label), confidence, confidence)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -138,7 +139,8 @@ class _Rag:
         question = text_field(value, "question",
                               empty="RAG needs a non-empty question (a string or {'question': ...}).")
         query = normalise_question(question)
-        hits = search(query, store=self.store, k=self.k, threshold=self.threshold, mmr=self.mmr)
+        where = value.get("filter") if isinstance(value, Mapping) else None  # e.g. {"source": {"$in": [...]}}
+        hits = search(query, store=self.store, k=self.k, threshold=self.threshold, mmr=self.mmr, filter=where)
         selection = select_evidence(query, hits, vectors=self.vectors, ranker=self.ranker)
         evidence = selection.units
         if not evidence or selection.best_similarity < self.min_similarity:
@@ -190,6 +192,9 @@ def rag(collection: str | None = None, *, store: Any = None, model: str | BaseCh
     the minimum cosine relevance of a chunk and ``min_similarity`` that of the closest answer
     unit; ``quote_units`` is how many units an extractive answer (or a fallback) quotes; ``ranker``
     replaces the packaged evidence ranker (one trained on your questions, ``LinearRanker.load(path)``).
+
+    The input is the question, or ``{"question": ..., "filter": WHERE}`` to search only chunks whose
+    metadata match a Chroma ``where`` clause (``{"source": {"$in": [...]}}``: some articles).
 
     Example:
         >>> rag("helpcentre", mode="checked").invoke("can i pay with bitcoin?").mode  # doctest: +SKIP

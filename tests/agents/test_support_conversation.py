@@ -121,3 +121,25 @@ def test_chit_chat_is_polite_and_a_manager_request_is_handed_off_with_the_conver
     assert "A1002" in angry["summary"] and "manager" in angry["summary"]
     bye = bot.invoke({"message": "Thanks, that's all!"}, thread())
     assert bye["route"] == "chit_chat" and "can't help" not in bye["answer"] and "welcome" in bye["answer"]
+
+
+@pytest.mark.real
+def test_help_centre_answers_search_the_routed_topic_and_read_follow_ups_in_context(tmp_path, store):
+    bot = support_assistant(store=store, db=shop_database(tmp_path / "shop.db"), checkpointer=InMemorySaver())
+    # "kettle" alone finds the kettle recall; the router's topic (warranty) finds the warranty terms.
+    warranty = bot.invoke({"message": "my kettle stopped working after 14 months, is it still under warranty?"},
+                          thread())
+    assert warranty["sources"][0]["source"] == "warranty-terms.md" and "2 years" in warranty["answer"]
+    bot.invoke({"message": "How much is standard delivery?"}, thread("t2"))
+    follow = bot.invoke({"message": "and next day?"}, thread("t2"))
+    assert follow["route"] == "help_centre" and "£6.95" in follow["answer"]
+
+
+@pytest.mark.real
+def test_what_about_another_order_continues_the_same_ask(tmp_path, store):
+    db = shop_database(tmp_path / "shop.db")
+    bot = support_assistant(store=store, db=db, checkpointer=InMemorySaver())
+    refused = bot.invoke({"message": "Please cancel A1002"}, thread())
+    assert "can't be cancelled" in refused["answer"]
+    other = bot.invoke({"message": "oh ok. what about A1007?"}, thread())
+    assert other["route"] == "cancel_order" and "Shall I cancel it?" in other["answer"] and "A1007" in other["answer"]

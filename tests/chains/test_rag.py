@@ -130,3 +130,18 @@ def test_the_check_rejects_a_local_model_answer_whose_number_is_not_in_the_evide
         assert answer.rejected and "£9.95" in answer.answer
     else:  # the model got it right: then its number is the row's
         assert "9.95" in answer.answer
+
+
+@pytest.mark.real
+def test_a_metadata_filter_limits_the_search_to_some_articles(tmp_path):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text("# Refunds\n\n## Timing\nRefunds reach your card within 5-7 working days.\n")
+    (folder / "delivery.md").write_text("# Delivery\n\n## Times\nStandard delivery takes 3-5 working days.\n")
+    store = vector_store("filter-kb", path=tmp_path / "chroma")
+    ingest([folder], store=store)
+    node = rag(store=store)
+    assert "5-7" in node.invoke("how long do refunds take to reach my card?").answer
+    only_delivery = {"source": {"$in": [str(folder / "delivery.md")]}}
+    out = node.invoke({"question": "how long do refunds take to reach my card?", "filter": only_delivery})
+    assert all(s.source.endswith("delivery.md") for s in out.sources) and "5-7" not in out.answer
