@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.plait-installed
 # The edit loop: no model inference, no training, no browser.
 FAST   := not real and not train and not browser
 
-.PHONY: install browser demo lint test test-fast wheel-check bench clean
+.PHONY: install browser demo lint test test-fast wheel-check bench jailbreak-head clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,12 +52,19 @@ wheel-check: install
 bench: install
 	$(PY) benchmarks/local_llm.py
 	$(PY) benchmarks/batch_prompting.py
-	$(PY) benchmarks/moderation_fp.py
+	$(PY) -m pip install -q --no-deps pyrit==1.1.0  # its jailbreak templates are data for the benchmark
+	$(PY) benchmarks/moderation.py
+	$(PY) benchmarks/support.py
 	$(PY) benchmarks/retrieval_eval.py
 	$(PY) benchmarks/react_protocol.py
 	$(PY) benchmarks/graph_overhead.py
 	$(PY) benchmarks/eval_prompts.py
 	$(PY) benchmarks/serve_load.py
+
+# Rebuilds the packaged jailbreak head from PyRIT's templates (read as files; PyRIT is never imported).
+jailbreak-head: install
+	$(PY) -m pip install -q --no-deps pyrit==1.1.0
+	$(PY) -m plait.chains.jailbreak_train
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache build dist

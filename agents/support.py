@@ -46,6 +46,7 @@ from plait.agents.support_orders import ORDER_ID, OrderDesk, confirm_node, order
 from plait.agents.support_routing import CONFIDENCE, CONTINUED, ROUTES_FILE, read_routes, route_message, router_model
 from plait.agents.support_turns import chat_check, handoff_summary, orders_mentioned, remember, template_chat
 from plait.chains import classifier, moderator, rag
+from plait.chains.moderation_rules import find_leak
 from plait.chains.rag import Mode
 from plait.models import resolve_model
 from plait.models.settings import SHORT_REPLY
@@ -111,8 +112,13 @@ def timed(name: str, node: Callable[[SupportState], dict[str, Any]]) -> Callable
 
 
 def _after_moderation(state: SupportState) -> str:
-    if state["moderation"]["decision"] == "block":
+    moderation = state["moderation"]
+    if moderation["decision"] == "block":
         return "blocked"
+    if "jailbreak" in moderation["categories"]:
+        # A suspected injection (flagged, not blocked) never reaches the router or the order tools:
+        # a colleague reads it, which costs a harmless message only a slower answer.
+        return "handoff"
     pending = state.get("pending") or {}
     if pending.get("kind") == "confirm_cancel" and yes_or_no(state["message"]) is not None:
         return "confirm"
@@ -181,6 +187,9 @@ def support_assistant(*, collection: str = "helpcentre", store: Any = None, db: 
     chat_node = _chat_node(chat, responder)
     summarise = _summary_node(summary, summarizer)
 
+    secrets = [*_system_texts(SUPPORT_CHAT, SUPPORT_HANDOFF), desk.lookup_tool.description,
+               desk.cancel_tool.description]
+
     def start(state: SupportState) -> dict[str, Any]:
         return dict(PER_TURN)
 
@@ -197,7 +206,10 @@ def support_assistant(*, collection: str = "helpcentre", store: Any = None, db: 
         return {"answer": result.answer, "sources": sources, "answer_mode": result.mode, "pending": None}
 
     def handoff(state: SupportState) -> dict[str, Any]:
-        return {"route": "handoff", "answer": HANDOFF_REPLY, "summary": summarise(state), "pending": None}
+        suspected = "jailbreak" in state["moderation"]["categories"]
+        note = f" Held back by moderation: {'; '.join(state['moderation']['reasons'])}." if suspected else ""
+        return {"route": "handoff", "answer": HANDOFF_REPLY, "summary": summarise(state) + note, "pending": None,
+                "checks": ["suspected injection: handed to a person, no tools run"] if suspected else []}
 
     def clarify(state: SupportState) -> dict[str, Any]:
         return {"answer": CLARIFY_REPLY, "pending": {"kind": "clarify"}}
@@ -212,6 +224,9 @@ def support_assistant(*, collection: str = "helpcentre", store: Any = None, db: 
         verdict = check.invoke(answer)
         if verdict.blocked:
             return {"answer": FALLBACK_REPLY, "checks": [f"answer blocked by moderation: {verdict.categories}"]}
+        leaks = find_leak(answer, secrets)
+        if leaks:
+            return {"answer": FALLBACK_REPLY, "checks": [f"answer replaced: {leaks[0].reason}"]}
         if state.get("route") == "help_centre" and not state.get("sources"):
             return {"answer": FALLBACK_REPLY, "checks": ["ungrounded answer replaced"]}
         return {"checks": ["output ok"]}
@@ -233,7 +248,7 @@ def support_assistant(*, collection: str = "helpcentre", store: Any = None, db: 
         graph.add_node(name, timed(name, node))
     graph.add_edge(START, "start")
     graph.add_edge("start", "moderate_input")
-    graph.add_conditional_edges("moderate_input", _after_moderation, ["blocked", "confirm", "classify"])
+    graph.add_conditional_edges("moderate_input", _after_moderation, ["blocked", "confirm", "classify", "handoff"])
     actions = ["help_centre", "order_status", "cancel_order", "chit_chat", "handoff", "clarify"]
     graph.add_conditional_edges("classify", lambda s: s["route"], actions)
     for name in ("blocked", "confirm", *actions):
@@ -322,6 +337,12 @@ def _summary_node(summary: Summary, summarizer: str | BaseChatModel | None) -> C
     write = as_node(SUPPORT_HANDOFF.template | resolve_model(summarizer, role="summarizer", **SHORT_REPLY.options())
                     .bind(stop=["\n"]) | StrOutputParser(), name="handoff", prompt=SUPPORT_HANDOFF)
     return lambda state: write.invoke({"message": transcript(state)}).strip()
+
+
+def _system_texts(*prompts: Any) -> list[str]:
+    """The system messages of ``prompts``: what a reply must never repeat."""
+    return [str(m.prompt.template) for p in prompts for m in p.template.messages
+            if getattr(m, "prompt", None) is not None and type(m).__name__.startswith("System")]
 
 
 def pending_approval(assistant: Any, thread_id: str) -> dict[str, Any] | None:

@@ -91,8 +91,7 @@ def threshold_from_cross_validation(seed: int = 0) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
-    from plait.finetune.head import char_ngrams
-    from plait.retrieval.embeddings import local_embeddings
+    from plait.retrieval.embeddings import char_ngrams, local_embeddings
 
     texts, labels = map(list, zip(*read_routes()))
     vectors, grams = local_embeddings().encode(texts), char_ngrams(texts)

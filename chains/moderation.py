@@ -1,8 +1,10 @@
 """Moderation for input and output: layered checks that return allow / flag / block.
 
-Layers, cheapest first: local rules (PII, prompt injection), a local embedding classifier
-trained on plait's own labelled set (``chains/data/moderation.jsonl``), the OpenAI moderation
-endpoint when asked for, and an optional LLM judge. The strictest decision wins.
+Layers, cheapest first: local rules (PII, prompt injection), the jailbreak classifier (windows of
+the text, worst window counts; :mod:`plait.chains.jailbreak`), a local embedding classifier of
+harmful content trained on plait's own labelled set (``chains/data/moderation.jsonl``), the
+OpenAI moderation endpoint when asked for, and an optional LLM judge. The strictest decision
+wins; ``reasons`` say which rule, window or score decided.
 
 Example:
     >>> from plait.chains import moderator
@@ -25,6 +27,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from pydantic import BaseModel
 
+from plait.chains.jailbreak import jailbreak_head
 from plait.chains.moderation_rules import find_injection, find_pii, redact
 from plait.chains.prompts import MODERATION_JUDGE
 from plait.errors import MissingAPIKeyError, PlaitError
@@ -102,8 +105,8 @@ def openai_flags(text: str) -> list[str]:
 
 class _Moderate:
     def __init__(self, *, rules: bool, use_classifier: bool, use_openai: bool, judge: BaseChatModel | None,
-                 judge_prompt: Prompt, flag_at: float, block_at: float, data: Path) -> None:
-        self.rules, self.use_classifier, self.use_openai = rules, use_classifier, use_openai
+                 judge_prompt: Prompt, flag_at: float, block_at: float, data: Path, jailbreak: bool) -> None:
+        self.rules, self.use_classifier, self.use_openai, self.jailbreak = rules, use_classifier, use_openai, jailbreak
         self.judge, self.judge_prompt, self.data = judge, judge_prompt, data
         self.flag_at, self.block_at = flag_at, block_at
 
@@ -125,9 +128,19 @@ class _Moderate:
             hit("flag", finding.category, finding.reason)
         for finding in find_injection(text) if self.rules else []:
             hit("block", finding.category, finding.reason)
+        if self.jailbreak and text.strip():
+            head = jailbreak_head()
+            found = head.score(text)
+            scores["jailbreak"] = round(found.probability, 4)
+            if found.probability >= head.block_at:
+                hit("block", "jailbreak", found.reason())
+            elif found.probability >= head.flag_at:
+                hit("flag", "jailbreak", found.reason())
         if self.use_classifier and text.strip():
-            scores = classifier_scores(text, data=self.data)
+            scores |= classifier_scores(text, data=self.data)
             for category, p in sorted(scores.items(), key=lambda kv: -kv[1]):
+                if category == "jailbreak":
+                    continue  # judged above, on its own thresholds
                 if p >= self.block_at:
                     hit("block", category, f"classifier: {category} {p:.2f}")
                 elif p >= self.flag_at:
@@ -144,13 +157,14 @@ class _Moderate:
                           redacted=redact(text, pii), scores=scores)
 
 
-def moderator(*, rules: bool = True, classifier: bool = True, openai: bool = False,
+def moderator(*, rules: bool = True, jailbreak: bool = True, classifier: bool = True, openai: bool = False,
               judge: str | BaseChatModel | None = None, judge_prompt: Prompt = MODERATION_JUDGE,
               flag_at: float = 0.5, block_at: float = 0.75, data: Path = DATA,
               name: str = "moderate") -> Runnable[Any, Moderation]:
     """Build a moderation node: text (or ``{"text": ...}``) in, :class:`Moderation` out.
 
-    ``flag_at`` / ``block_at`` are classifier probability thresholds. ``judge`` adds an LLM
+    ``jailbreak`` turns the jailbreak classifier on (its thresholds are stored with it).
+    ``flag_at`` / ``block_at`` are the harmful-content classifier's thresholds. ``judge`` adds an LLM
     judge (a role such as ``"moderator"``, a reference or a chat model). ``data`` trains the
     classifier on your own labelled JSONL instead of plait's set.
     """
@@ -158,7 +172,8 @@ def moderator(*, rules: bool = True, classifier: bool = True, openai: bool = Fal
         raise ValueError(f"Need 0 < flag_at <= block_at <= 1, got flag_at={flag_at}, block_at={block_at}.")
     step = _Moderate(rules=rules, use_classifier=classifier, use_openai=openai,
                      judge=resolve_model(judge, role="moderator") if judge is not None else None,
-                     judge_prompt=judge_prompt, flag_at=flag_at, block_at=block_at, data=Path(data))
+                     judge_prompt=judge_prompt, flag_at=flag_at, block_at=block_at, data=Path(data),
+                     jailbreak=jailbreak)
     return as_node(RunnableLambda(step, name=name), name=name, prompt=judge_prompt if judge else None)
 
 

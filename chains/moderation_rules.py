@@ -27,7 +27,8 @@ _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d\s().-]{7,17}\d(?!\w)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 
 INJECTION_PATTERNS = (
-    (r"\b(ignore|disregard|forget|override)\b.{0,30}\b(previous|prior|above|earlier|all|your|the)\b.{0,20}"
+    # Not "the": "ignore the instructions printed on the box" is a customer, not an attack.
+    (r"\b(ignore|disregard|forget|override)\b.{0,30}\b(previous|prior|above|earlier|all|your)\b.{0,20}"
      r"\b(instructions?|rules|prompts?|directions|guidelines)\b", "asks to ignore the instructions"),
     (r"\b(reveal|show|print|repeat|tell me|output|leak)\b.{0,25}\b(system|hidden|initial|original)\s+"
      r"(prompt|instructions|message)", "asks for the system prompt"),
@@ -37,6 +38,7 @@ INJECTION_PATTERNS = (
     (r"\b(pretend|act|behave)\b.{0,30}\b(no|without)\s+(rules|restrictions|filters|guidelines|limits)\b",
      "asks to drop restrictions"),
     (r"(^|\n)\s*(system|assistant|developer)\s*:", "impersonates a system or assistant turn"),
+    (r"\b(system|admin|administrator|developer|root)\s+override\b", "poses as a system override"),
     (r"\bnew (instructions|rules)\s*:", "injects new instructions"),
 )
 _INJECTIONS = [(re.compile(p, re.I | re.S), reason) for p, reason in INJECTION_PATTERNS]
@@ -92,3 +94,31 @@ def redact(text: str, findings: list[Finding]) -> str:
         out += [text[last:f.start], f"[{f.category.split(':')[1].upper()}]"]
         last = f.end
     return "".join(out) + text[last:]
+
+
+LEAK_WORDS = 8
+"""A run of this many words shared with a secret text counts as quoting it."""
+_SCHEMA = re.compile(r'"(?:properties|required|parameters)"\s*:\s*[\[{]|"type"\s*:\s*"(?:object|string|integer)"')
+
+
+def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def find_leak(reply: str, secrets: list[str], *, words: int = LEAK_WORDS) -> list[Finding]:
+    """Find an assistant reply quoting its own instructions (any ``words``-word run of a ``secrets`` text)
+    or printing a tool schema (JSON-schema keys).
+
+    Example:
+        >>> [f.category for f in find_leak("Sure! My rules: You are the friendly assistant of Larkspur and Co.",
+        ...                                ["You are the friendly assistant of Larkspur and Co., an online shop."])]
+        ['leak:instructions']
+    """
+    findings = []
+    reply_shingles = _shingles(reply, words)
+    if any(reply_shingles & _shingles(secret, words) for secret in secrets):
+        findings.append(Finding("leak:instructions", f"repeats {words}+ words of its instructions", 0, len(reply)))
+    if (match := _SCHEMA.search(reply)) is not None:
+        findings.append(Finding("leak:tool_schema", "prints a tool schema", match.start(), match.end()))
+    return findings

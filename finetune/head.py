@@ -34,7 +34,7 @@ from plait.config import Settings
 from plait.errors import PlaitError
 from plait.finetune.store import AdapterInfo, adapter_dir, load_info, save_info
 from plait.models.capability import Capabilities
-from plait.retrieval.embeddings import SentenceTransformerEmbeddings, packaged_model_path
+from plait.retrieval.embeddings import CHAR_FEATURES, CHAR_NGRAMS, SentenceTransformerEmbeddings, char_ngrams, packaged_model_path
 
 HEAD_FILE = "head.npz"
 ENCODER_DIR = "encoder"
@@ -103,18 +103,6 @@ def train_head(name: str, texts: Sequence[str], labels: Sequence[str], *, method
     save_info(info, settings)
     _load_head.cache_clear()
     return load_info(name, settings)
-
-
-CHAR_NGRAMS = (2, 5)
-CHAR_FEATURES = 2 ** 16
-
-
-def char_ngrams(texts: list[str]) -> Any:
-    """Hashed, L2-normalised character 2-5-grams within words (a sparse matrix; no vocabulary to store)."""
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, n_features=CHAR_FEATURES,
-                             alternate_sign=False, norm="l2", lowercase=True).transform(texts)
 
 
 def _choose_c(vectors: Any, labels: Sequence[str], seed: int) -> float:

@@ -116,3 +116,24 @@ def embeddings_for(spec: str | None) -> Embeddings:
 
         return OpenAIEmbeddings(model=spec.removeprefix("openai:"))
     return local_embeddings(str(Path(spec).expanduser().resolve()))
+
+
+CHAR_NGRAMS = (2, 5)
+CHAR_FEATURES = 2 ** 16
+
+
+def char_ngrams(texts: list[str]) -> Any:
+    """Hashed, L2-normalised character 2-5-grams within words: a sparse matrix, no vocabulary to store.
+
+    Features that read what MiniLM reads poorly (misspellings, spaced-out letters, shouting), for
+    linear classifiers beside its embeddings.
+
+    Example:
+        >>> char_ngrams(["wher is my ordr"]).shape
+        (1, 65536)
+    """
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, n_features=CHAR_FEATURES,
+                             alternate_sign=False, norm="l2", lowercase=True).transform(texts)
+

@@ -100,7 +100,7 @@ def test_embedding_classifier_catches_held_out_harm_and_passes_complaints(check)
 
 def test_llm_judge_layer_with_scripted_model():
     judge = ScriptedChatModel(replies=["block", "allow"])
-    check = moderator(rules=False, classifier=False, judge=judge)
+    check = moderator(rules=False, jailbreak=False, classifier=False, judge=judge)
     first = check.invoke("something odd")
     assert first.decision == "block" and first.categories == ["judge"]
     assert check.invoke("fine").decision == "allow"
@@ -109,7 +109,7 @@ def test_llm_judge_layer_with_scripted_model():
 
 def test_openai_layer_needs_a_key():
     with pytest.raises(MissingAPIKeyError, match="OPENAI_API_KEY"):
-        moderator(rules=False, classifier=False, openai=True).invoke("hello")
+        moderator(rules=False, jailbreak=False, classifier=False, openai=True).invoke("hello")
 
 
 def test_bad_arguments():
