@@ -5,7 +5,7 @@ example shop, each labelled ``primary/topic`` (:data:`plait.agents.prompts.SUPPO
 A logistic-regression head on the packaged MiniLM averaged with one on character n-grams (which
 read misspellings MiniLM does not), trained on them, ships as the packaged
 adapter ``lora:support-router``: the ``router`` role's offline default. When the set changes,
-the head is retrained (seconds) into the adapter store on first use, so the shipped head never
+the head is retrained (under a minute) into the adapter store on first use, so the shipped head never
 disagrees with its data. Bind the ``router`` role to a chat model to route with the LLM classifier
 instead (few-shot, the most similar labelled messages shown).
 
@@ -102,7 +102,7 @@ def routes_hash(path: str | Path = ROUTES_FILE) -> str:
 
 def train_router(name: str = ROUTER_ADAPTER, *, path: str | Path = ROUTES_FILE, settings: Any = None,
                  progress: bool = True) -> Any:
-    """Train the routing head on ``path`` into the adapter store as ``name`` (about 10 s on 2 CPU cores)."""
+    """Train the routing head on ``path`` into the adapter store as ``name`` (about 50 s on 2 CPU cores)."""
     from plait.finetune.head import train_head
 
     texts, labels = zip(*read_routes(path))
@@ -150,7 +150,7 @@ def router_model(model: str | BaseChatModel | None = None, *, routes: str | Path
     if ref == f"lora:{ROUTER_ADAPTER}":
         meta = json.loads((_head_folder(settings) / "adapter.json").read_text(encoding="utf-8"))
         if meta.get("data_hash") != routes_hash(routes):
-            log.warning("The support routing set changed since its head was trained: retraining %s (seconds).",
+            log.warning("The support routing set changed since its head was trained: retraining %s (under a minute).",
                         ROUTER_ADAPTER)
             train_router(path=routes, settings=settings, progress=False)
     return resolve_model(ref, settings=settings)
