@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from plait.cli import app, err
 from plait.errors import PlaitError
-from plait.records import FORMATS, MissingColumnError, read_records
+from plait.records import FORMATS, MissingColumnError, read_records, stream_records
 
 out = Console(highlight=False)
 
@@ -59,60 +57,73 @@ def read_examples(path: Path, column: str, label_column: str) -> list[tuple[str,
 
 @app.command()
 def classify(
-    input_csv: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV file with a header row."),
+    input_csv: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV (header row) or JSONL file."),
     labels: str = typer.Option(..., help="a,b,c or a file: one label per line, or JSON (list or two-level)."),
-    out_file: Path = typer.Option(..., "--out", help="JSONL results, one line per row."),
+    out_file: Path = typer.Option(..., "--out", help="JSONL results, one line per row, in input order."),
     column: str = typer.Option("text", help="Column holding the text."),
     label_column: str = typer.Option(None, help="Column with true labels: prints accuracy and macro-F1."),
     examples: Path = typer.Option(None, exists=True, dir_okay=False, help="Few-shot examples (CSV or JSONL)."),
     k: int = typer.Option(8, help="Examples chosen per input by similarity (0 = show them all)."),
     batch_size: int = typer.Option(1, help="Texts per prompt (batch prompting); 1 = one per prompt."),
+    concurrency: int = typer.Option(1, min=1, help="Requests in flight at once (remote models; local runs one)."),
+    resume: bool = typer.Option(False, help="Keep the rows already in --out and do only the others."),
     model: str = typer.Option(None, "--model", "-m", help="Role or model reference (default: classifier role)."),
 ) -> None:
-    """Classify every row of INPUT_CSV, with a progress bar; rows that fail are reported, not fatal."""
+    """Classify every row of INPUT_CSV, streamed (any size), N requests at once, resumable after a kill."""
+    from plait.bulk import BulkOptions, run_bulk
     from plait.chains import batch_classifier, classifier
     from plait.evaluate import classification_report
 
     label_spec = read_labels(labels)
-    rows = read_csv(input_csv, column, label_column)
+    rows = stream_rows(input_csv, column, label_column)
     pool = read_examples(examples, column, label_column or "label") if examples else []
     options = {"model": model, "examples": pool, "k": k if pool and k > 0 else None}
     node = batch_classifier(label_spec, batch_size=batch_size, **options) if batch_size > 1 else \
         classifier(label_spec, **options)
-    started, tokens, gold, predicted, failed = time.perf_counter(), 0, [], [], 0
-    columns = (TextColumn("classifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with out_file.open("w", encoding="utf-8") as sink, Progress(*columns, console=err) as progress:
-        task = progress.add_task("rows", total=len(rows))
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
-            texts = [r[column] for r in chunk if r[column].strip()]  # empty rows are reported, not sent
-            try:
-                found = (node.invoke(texts) if batch_size > 1 else [node.invoke(texts[0])]) if texts else []
-            except PlaitError as exc:  # e.g. unparseable output from a remote model: report, keep going
-                found = [None] * len(texts)
-                err.print(f"[yellow]rows {start + 1}-{start + len(chunk)}: {exc}[/]")
-            answers = iter(found)
-            results = [next(answers) if r[column].strip() else None for r in chunk]
-            failed += results.count(None)
-            for row, result in zip(chunk, results):
-                record = {"text": row[column], "label": result.label if result else None,
-                          "error": None if result else ("empty text" if not row[column].strip() else "not classified")}
-                if result:
-                    record.update(confidence=result.confidence, primary=result.primary, secondary=result.secondary)
-                    tokens += result.input_tokens + result.output_tokens
-                if label_column:
-                    record["expected"] = row[label_column]
-                    gold.append(row[label_column])
-                    predicted.append(record["label"])
-                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-            progress.advance(task, len(chunk))
-    seconds = time.perf_counter() - started
-    n = max(1, len(rows))
-    out.print(f"{len(rows)} rows -> {out_file} ({failed} failed) · {tokens / n:.0f} tokens/item · "
-              f"{seconds / n:.2f} s/item")
+    gold, predicted, tokens = [], [], [0]
+
+    def call(texts: list[str]) -> list:
+        present = [t for t in texts if t.strip()]  # empty rows are reported, not sent
+        found = iter((node.invoke(present) if batch_size > 1 else [node.invoke(present[0])]) if present else [])
+        return [next(found) if t.strip() else PlaitError("empty text") for t in texts]
+
+    def record(result) -> dict:
+        tokens[0] += result.input_tokens + result.output_tokens
+        return {"label": result.label, "confidence": result.confidence, "primary": result.primary,
+                "secondary": result.secondary}
+
+    def seen(line: dict) -> None:
+        if label_column:
+            gold.append(line["expected"])
+            predicted.append(line.get("label"))
+
+    report = run_bulk(rows, call, out_file, record=record, on_row=seen, resume=resume, failed={"label": None},
+                      options=BulkOptions(concurrency=concurrency, batch_size=batch_size))
+    n = max(1, report.done)
+    for message in report.errors:
+        err.print(f"[yellow]{message}[/]")
+    out.print(f"{report.done} rows -> {out_file} ({report.failed} failed"
+              f"{f', {report.skipped} already done' if report.skipped else ''}"
+              f"{f', {report.retries} rate-limited calls retried' if report.retries else ''}) · "
+              f"{tokens[0] / n:.0f} tokens/item · {report.seconds / n:.2f} s/item")
     if label_column and gold:
-        report = classification_report(gold, predicted)  # a row that failed counts as wrong
-        out.print(f"accuracy {report['accuracy']:.3f} · macro-F1 {report['macro_f1']:.3f}")
+        result = classification_report(gold, predicted)  # a row that failed counts as wrong
+        out.print(f"accuracy {result['accuracy']:.3f} · macro-F1 {result['macro_f1']:.3f}"
+                  f"{' (rows of this run)' if report.skipped else ''}")
+
+
+def stream_rows(path: Path, column: str, label_column: str | None):
+    """(row number, text, {"expected": label}) for each row of ``path``, read as it goes (constant memory)."""
+    kind = "jsonl" if path.suffix.lower() == ".jsonl" else "csv"
+    wanted = [c for c in (column, label_column) if c]
+    try:
+        for number, (line, row) in enumerate(stream_records(path, format=kind, columns=wanted), 1):
+            missing = [c for c in wanted if c not in row]
+            if missing:
+                raise typer.BadParameter(f"{path}:{line} has no field {missing[0]!r}; it has {sorted(row)}.")
+            yield (number, str(row[column] or ""), {"expected": row[label_column]} if label_column else {})
+    except MissingColumnError as exc:  # a wrong --column / --label-column: a usage error (exit 2)
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @app.command()

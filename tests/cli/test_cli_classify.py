@@ -107,3 +107,21 @@ def test_moderate_prints_the_decision():
         in result.output
     as_json = runner.invoke(app, ["moderate", "Where is my parcel?", "--json"])
     assert json.loads(as_json.output)["decision"] == "allow"
+
+
+@pytest.mark.real
+def test_bulk_classification_resumes_where_it_stopped_and_keeps_input_order(tmp_path):
+    texts = [("My parcel hasn't arrived", "shipping"), ("I want a refund for the lamp", "refund"),
+             ("I forgot my account password", "account"), ("Where is my delivery?", "shipping")]
+    data = write_csv(tmp_path / "in.csv", texts)
+    out = tmp_path / "out.jsonl"
+    args = ["classify", str(data), "--labels", "shipping,refund,account", "--label-column", "category",
+            "--out", str(out), "--concurrency", "2"]
+    assert runner.invoke(app, args).exit_code == 0
+    full = out.read_text().splitlines()
+    out.write_text("\n".join(full[:2]) + "\n" + full[2][:15])  # as if killed while writing the third row
+    again = runner.invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert "2 rows" in again.output and "2 already done" in again.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["row"] for r in rows] == [1, 2, 3, 4] and [r["text"] for r in rows] == [t for t, _ in texts]
