@@ -149,7 +149,9 @@ def router_model(model: str | BaseChatModel | None = None, *, routes: str | Path
     ref = reference_for(model, role="router", settings=settings)
     if ref == f"lora:{ROUTER_ADAPTER}":
         meta = json.loads((_head_folder(settings) / "adapter.json").read_text(encoding="utf-8"))
-        if meta.get("data_hash") != routes_hash(routes):
+        # Only a head built from a routing set (it records the set's hash) is rebuilt; one you trained
+        # yourself under this name (no hash) is yours, and left alone.
+        if meta.get("data_hash") and meta["data_hash"] != routes_hash(routes):
             log.warning("The support routing set changed since its head was trained: retraining %s (under a minute).",
                         ROUTER_ADAPTER)
             train_router(path=routes, settings=settings, progress=False)

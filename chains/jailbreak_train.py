@@ -220,8 +220,8 @@ def _pyrit_version() -> str:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Rebuild the packaged jailbreak head (needs PyRIT's files).")
-    parser.add_argument("--banking77", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" /
-                        "banking77", help="folder with BANKING77's training split (CSV or JSONL)")
+    parser.add_argument("--banking77", type=Path, default=Path("../shared/data/banking77"),
+                        help="folder with BANKING77's training split (CSV or JSONL); default: beside the checkout")
     args = parser.parse_args()
     result = train(banking77_path=args.banking77)
     print(json.dumps({k: v for k, v in result.items() if k != "training_families"}, indent=1))
