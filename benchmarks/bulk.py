@@ -40,22 +40,30 @@ ROWS = {1: 200, 4: 800, 16: 2000, 64: 2000}
 
 class Stub(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256
     latency = LATENCY
     served = 0
     lock = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name): how many completions were served
+        self._send(json.dumps({"served": self.server.served}).encode())
+
+    def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("content-length", 0))
         self.rfile.read(length)
         time.sleep(self.server.latency)
         with self.server.lock:
             self.server.served += 1
-        body = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "stub",
-                           "choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": "billing"}}],
-                           "usage": {"prompt_tokens": 20, "completion_tokens": 1, "total_tokens": 21}}).encode()
+        self._send(json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "stub",
+                               "choices": [{"index": 0, "finish_reason": "stop",
+                                            "message": {"role": "assistant", "content": "billing"}}],
+                               "usage": {"prompt_tokens": 20, "completion_tokens": 1, "total_tokens": 21}}).encode())
+
+    def _send(self, body: bytes) -> None:
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -66,11 +74,42 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
 
-def start_stub(latency: float) -> Stub:
-    server = Stub(("127.0.0.1", 0), Handler)
+def serve(port: int, latency: float) -> None:
+    """Run the stub until killed (in its own process, so it never competes with the client for the GIL)."""
+    server = Stub(("127.0.0.1", port), Handler)
     server.latency = latency
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    server.serve_forever()
+
+
+class StubProcess:
+    """The stub server in a child process on a free loopback port."""
+
+    def __init__(self, latency: float) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process = subprocess.Popen([sys.executable, __file__, "--serve", str(self.port), str(latency)])
+        import urllib.request
+
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/count", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the stub server did not start")
+
+    @property
+    def served(self) -> int:
+        import urllib.request
+
+        return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{self.port}/count", timeout=5).read())["served"]
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
 
 
 def write_rows(path: Path, n: int) -> Path:
@@ -91,11 +130,11 @@ def throughput(folder: Path) -> dict[str, Any]:
 
     from plait.cli import app
 
-    stub, runner, found = start_stub(LATENCY), CliRunner(), {}
+    stub, runner, found = StubProcess(LATENCY), CliRunner(), {}
     for concurrency, n in ROWS.items():
         data, out = write_rows(folder / f"rows{n}.csv", n), folder / f"out{concurrency}.jsonl"
         started = time.perf_counter()
-        result = runner.invoke(app, classify_args(data, out, stub.server_address[1], concurrency))
+        result = runner.invoke(app, classify_args(data, out, stub.port, concurrency))
         seconds = time.perf_counter() - started
         assert result.exit_code == 0, result.output
         lines = out.read_text().splitlines()
@@ -105,7 +144,7 @@ def throughput(folder: Path) -> dict[str, Any]:
     for concurrency, row in found.items():
         row["ratio_to_sequential"] = round(row["rows_per_s"] / base, 2)
         row["ratio_over_n"] = round(row["rows_per_s"] / base / concurrency, 2)
-    stub.shutdown()
+    stub.stop()
     return {"latency_s": LATENCY, "by_concurrency": found}
 
 
@@ -133,9 +172,9 @@ def memory(folder: Path) -> dict[str, Any]:
 
 
 def kill_and_resume(folder: Path) -> dict[str, Any]:
-    stub = start_stub(0.02)
+    stub = StubProcess(0.02)
     data, out, n = write_rows(folder / "kill.csv", 2000), folder / "kill.jsonl", 2000
-    args = [str(Path(sys.executable).parent / "plait"), *classify_args(data, out, stub.server_address[1], 16)]
+    args = [str(Path(sys.executable).parent / "plait"), *classify_args(data, out, stub.port, 16)]
     job = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not out.exists() or len(out.read_text().splitlines()) < n // 2:
         time.sleep(0.02)
@@ -145,7 +184,7 @@ def kill_and_resume(folder: Path) -> dict[str, Any]:
     resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
     rows = [json.loads(x)["row"] for x in out.read_text().splitlines()]
     served_resume = stub.served - served_before
-    stub.shutdown()
+    stub.stop()
     return {"rows": n, "written_when_killed": at_kill, "in_flight_when_killed": served_before - at_kill,
             "resume_exit_code": resumed.returncode, "requests_on_resume": served_resume,
             "rows_lost": n - len(set(rows)), "rows_done_twice": len(rows) - len(set(rows)),
@@ -161,4 +200,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve"]:
+        serve(int(sys.argv[2]), float(sys.argv[3]))
+    else:
+        main()
