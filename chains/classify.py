@@ -128,6 +128,28 @@ class _Classify:
                               confidence=confidence, input_tokens=n_in, output_tokens=n_out)
 
 
+def classify_messages(labels: Sequence[str] | type[Enum] | Mapping[str, Sequence[str]] | LabelSet, *,
+                      examples: Sequence[Any] = (), k: int | None = None, embeddings: Embeddings | None = None,
+                      prompt: Prompt = CLASSIFY) -> Any:
+    """The messages a :func:`classifier` node sends for a text, as a function ``text -> messages``.
+
+    For requests a node does not send itself (OpenAI's Batch API: ``plait classify --batch-api``).
+
+    Example:
+        >>> build = classify_messages(["refund", "shipping"])
+        >>> build("Where is my parcel?")[-1].content
+        'Text: Where is my parcel?'
+    """
+    labelset, pool = label_set(labels), as_pairs(examples)
+    selector = SimilarExamples(pool, k=k, embeddings=embeddings) if k and pool else None
+
+    def build(text: str) -> list[BaseMessage]:
+        shots = selector.select(text) if selector else pool
+        values = {"labels": labelset.describe(), "examples": example_messages(shots), "text": text}
+        return prompt.template.invoke(values).to_messages()
+    return build
+
+
 def classifier(labels: Sequence[str] | type[Enum] | Mapping[str, Sequence[str]] | LabelSet, *,
                model: str | BaseChatModel | None = None, examples: Sequence[Any] = (), k: int | None = None,
                embeddings: Embeddings | None = None, prompt: Prompt = CLASSIFY, retries: int = 1,

@@ -67,6 +67,8 @@ def classify(
     batch_size: int = typer.Option(1, help="Texts per prompt (batch prompting); 1 = one per prompt."),
     concurrency: int = typer.Option(1, min=1, help="Requests in flight at once (remote models; local runs one)."),
     resume: bool = typer.Option(False, help="Keep the rows already in --out and do only the others."),
+    batch_api: bool = typer.Option(False, "--batch-api", help="openai: models: OpenAI's Batch API (half price, "
+                                   "within 24 h); run again to pick up a submitted batch."),
     model: str = typer.Option(None, "--model", "-m", help="Role or model reference (default: classifier role)."),
 ) -> None:
     """Classify every row of INPUT_CSV, streamed (any size), N requests at once, resumable after a kill."""
@@ -78,6 +80,9 @@ def classify(
     rows = stream_rows(input_csv, column, label_column)
     pool = read_examples(examples, column, label_column or "label") if examples else []
     options = {"model": model, "examples": pool, "k": k if pool and k > 0 else None}
+    if batch_api:
+        _batch_api(input_csv, column, label_column, label_spec, options, out_file)
+        return
     node = batch_classifier(label_spec, batch_size=batch_size, **options) if batch_size > 1 else \
         classifier(label_spec, **options)
     gold, predicted, tokens = [], [], [0]
@@ -110,6 +115,37 @@ def classify(
         result = classification_report(gold, predicted)  # a row that failed counts as wrong
         out.print(f"accuracy {result['accuracy']:.3f} · macro-F1 {result['macro_f1']:.3f}"
                   f"{' (rows of this run)' if report.skipped else ''}")
+
+
+def _batch_api(path: Path, column: str, label_column: str | None, label_spec, options: dict, out_file: Path) -> None:
+    """``plait classify --batch-api``: the same prompts, sent through OpenAI's Batch API."""
+    from plait.chains.classify import classify_messages
+    from plait.chains.labels import label_set, match_label
+    from plait.config import load_settings
+    from plait.evaluate import classification_report
+    from plait.models.refs import parse_ref, reference_for
+    from plait.openai_batch import run_batch
+
+    ref = parse_ref(reference_for(options["model"], role="classifier", settings=load_settings()))
+    if ref.scheme != "openai":
+        raise typer.BadParameter(f"--batch-api sends requests to OpenAI; {ref} is not an openai: model. Pass "
+                                 "--model openai:gpt-4o-mini (or bind the classifier role to one).", param_hint="--model")
+    labelset, build = label_set(label_spec), classify_messages(label_spec, examples=options["examples"], k=options["k"])
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+
+    def messages(text: str) -> list[dict[str, str]]:
+        return [{"role": roles[m.type], "content": str(m.content)} for m in build(text)]
+
+    report = run_batch(lambda: stream_rows(path, column, label_column), model=ref.name, messages=messages,
+                       parse=lambda reply: match_label(reply, labelset), out=out_file,
+                       record=lambda label: {"label": label}, failed={"label": None})
+    for message in report.errors:
+        err.print(f"[yellow]{message}[/]")
+    out.print(f"{report.done} rows -> {out_file} ({report.failed} failed) via the Batch API")
+    if label_column:
+        lines = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+        result = classification_report([x["expected"] for x in lines], [x["label"] for x in lines])
+        out.print(f"accuracy {result['accuracy']:.3f} · macro-F1 {result['macro_f1']:.3f}")
 
 
 def stream_rows(path: Path, column: str, label_column: str | None):

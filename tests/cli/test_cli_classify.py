@@ -125,3 +125,14 @@ def test_bulk_classification_resumes_where_it_stopped_and_keeps_input_order(tmp_
     assert "2 rows" in again.output and "2 already done" in again.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["row"] for r in rows] == [1, 2, 3, 4] and [r["text"] for r in rows] == [t for t, _ in texts]
+
+
+def test_batch_api_needs_an_openai_model_and_a_key(tmp_path, monkeypatch):
+    data = write_csv(tmp_path / "in.csv", [("My parcel hasn't arrived", "shipping")])
+    args = ["classify", str(data), "--labels", "shipping,refund", "--out", str(tmp_path / "out.jsonl"), "--batch-api"]
+    local = runner.invoke(app, args)
+    assert local.exit_code == 2 and "not an openai: model" in local.output
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    keyless = runner.invoke(app, [*args, "--model", "openai:gpt-4o-mini"])
+    # plait's main() prints a PlaitError as one paragraph; through the test runner it is the exception.
+    assert keyless.exit_code == 1 and "OPENAI_API_KEY" in str(keyless.exception)
