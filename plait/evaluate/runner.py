@@ -24,6 +24,7 @@ from langchain_core.outputs import LLMResult
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from plait.bulk import BulkOptions, rate_limit_wait
 from plait.config import load_settings
 from plait.errors import PlaitError
 from plait.evaluate.datasets import Dataset
@@ -126,7 +127,8 @@ def _run_chunks(store: RunStore, run_id: int, tgt: Target, chunks: list[list[tup
 def _run_chunk(tgt: Target, chunk: list[tuple[int, Item]], item_metrics: list[Metric]) -> tuple[list[dict], "_Usage"]:
     usage = _Usage()
     started = time.perf_counter()
-    outputs = tgt.call([tgt.to_input(item.inputs) for _, item in chunk], {"callbacks": [usage], "max_concurrency": 1})
+    outputs = _rate_limited(lambda: tgt.call([tgt.to_input(item.inputs) for _, item in chunk],
+                                             {"callbacks": [usage], "max_concurrency": 1}))
     latency = (time.perf_counter() - started) * 1000 / len(chunk)
     rows = []
     for (position, item), output in zip(chunk, outputs):
@@ -141,6 +143,18 @@ def _run_chunk(tgt: Target, chunk: list[tuple[int, Item]], item_metrics: list[Me
                      "tokens": own or round(usage.tokens / len(chunk)),
                      "scores": {m.name: m.score(case) for m in item_metrics}})
     return rows, usage
+
+
+def _rate_limited(call: Any, options: BulkOptions = BulkOptions(), sleep: Any = time.sleep) -> list[Any]:
+    """``call()``'s outputs, called again (bounded backoff, as bulk jobs do) while one of them is an HTTP 429."""
+    for attempt in range(options.retries + 1):
+        outputs = call()
+        waits = [w for w in (rate_limit_wait(o, attempt, options) for o in outputs if isinstance(o, BaseException))
+                 if w is not None]
+        if not waits or attempt == options.retries:
+            return outputs
+        sleep(max(waits))
+    return outputs
 
 
 def finish(store: RunStore, run_id: int, names: Sequence[str], seen: dict[str, set[str]] | None = None) -> dict[str, Any]:

@@ -145,3 +145,12 @@ def test_rate_limit_wait_ignores_other_errors():
     assert rate_limit_wait(ValueError("x"), 0, BulkOptions()) is None
     with pytest.raises(PlaitError, match="at least 1"):
         run_bulk([], upper, "/tmp/never.jsonl", record=dict, options=BulkOptions(concurrency=0), progress=False)
+
+
+def test_evaluation_chunks_retry_rate_limits_like_bulk_jobs():
+    from plait.evaluate.runner import _rate_limited
+
+    answers, waits = [[RateLimited("2"), "ok"], [RateLimited("2"), "ok"], ["fine", "ok"]], []
+    assert _rate_limited(lambda: answers.pop(0), sleep=waits.append) == ["fine", "ok"] and waits == [2.0, 2.0]
+    other = ValueError("not a rate limit")
+    assert _rate_limited(lambda: [other], sleep=waits.append) == [other] and len(waits) == 2
