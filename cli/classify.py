@@ -85,7 +85,7 @@ def classify(
         return
     node = batch_classifier(label_spec, batch_size=batch_size, **options) if batch_size > 1 else \
         classifier(label_spec, **options)
-    gold, predicted, tokens = [], [], [0]
+    gold, predicted, tokens, used = [], [], [0], [0, 0]
 
     def call(texts: list[str]) -> list:
         present = [t for t in texts if t.strip()]  # empty rows are reported, not sent
@@ -94,6 +94,7 @@ def classify(
 
     def record(result) -> dict:
         tokens[0] += result.input_tokens + result.output_tokens
+        used[0], used[1] = used[0] + result.input_tokens, used[1] + result.output_tokens
         return {"label": result.label, "confidence": result.confidence, "primary": result.primary,
                 "secondary": result.secondary}
 
@@ -115,6 +116,23 @@ def classify(
         result = classification_report(gold, predicted)  # a row that failed counts as wrong
         out.print(f"accuracy {result['accuracy']:.3f} · macro-F1 {result['macro_f1']:.3f}"
                   f"{' (rows of this run)' if report.skipped else ''}")
+    _print_cost(model, *used, batch=False)
+
+
+def _print_cost(model: str | None, tokens_in: int, tokens_out: int, *, batch: bool) -> None:
+    """The run's cost from ``[prices]`` in plait.toml, and what the other way (online / Batch API) would cost."""
+    from plait.config import load_settings
+    from plait.models.refs import reference_for
+
+    settings = load_settings()
+    ref = reference_for(model, role="classifier", settings=settings)
+    if ref not in settings.prices:
+        return
+    per_in, per_out = settings.prices[ref]
+    online = (tokens_in * per_in + tokens_out * per_out) / 1e6  # [prices] are USD per million tokens
+    spent, other = (online / 2, f"online it would have cost ${online:.4f}") if batch else \
+        (online, f"the Batch API (--batch-api) would cost ${online / 2:.4f}")
+    out.print(f"cost ${spent:.4f} ({tokens_in} input + {tokens_out} output tokens at {ref}'s [prices]); {other}")
 
 
 def _batch_api(path: Path, column: str, label_column: str | None, label_spec, options: dict, out_file: Path) -> None:
@@ -142,6 +160,7 @@ def _batch_api(path: Path, column: str, label_column: str | None, label_spec, op
     for message in report.errors:
         err.print(f"[yellow]{message}[/]")
     out.print(f"{report.done} rows -> {out_file} ({report.failed} failed) via the Batch API")
+    _print_cost(options["model"], report.usage[0], report.usage[1], batch=True)
     if label_column:
         lines = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
         result = classification_report([x["expected"] for x in lines], [x["label"] for x in lines])

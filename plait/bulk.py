@@ -64,6 +64,8 @@ class BulkReport:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     """The first few error messages, for the summary."""
+    usage: list[int] = field(default_factory=lambda: [0, 0])
+    """Input and output tokens the provider reported, where it reports them (the Batch API)."""
 
 
 def row_key(number: int, text: str) -> str:

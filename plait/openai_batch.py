@@ -119,6 +119,9 @@ def run_batch(rows: Callable[[], Iterable[Row]], *, model: str, messages: Callab
     with out.open("w", encoding="utf-8") as sink:
         for row in rows():
             key = row_key(row[0], row[1])
+            usage = (((found.get(key) or {}).get("response") or {}).get("body") or {}).get("usage") or {}
+            report.usage[0] += usage.get("prompt_tokens", 0)
+            report.usage[1] += usage.get("completion_tokens", 0)
             result = _outcome(found.get(key), parse, batch.status)
             line = {"row": row[0], "key": key, "text": row[1], **(row[2] if len(row) > 2 else {})}
             if isinstance(result, BaseException) or result is None:

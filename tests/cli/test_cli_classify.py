@@ -136,3 +136,14 @@ def test_batch_api_needs_an_openai_model_and_a_key(tmp_path, monkeypatch):
     keyless = runner.invoke(app, [*args, "--model", "openai:gpt-4o-mini"])
     # plait's main() prints a PlaitError as one paragraph; through the test runner it is the exception.
     assert keyless.exit_code == 1 and "OPENAI_API_KEY" in str(keyless.exception)
+
+
+def test_the_cost_from_prices_shows_online_and_batch_api(tmp_path, monkeypatch, isolated):
+    monkeypatch.setattr(plait.chains, "classifier", lambda labels, **options: FakeClassifier())
+    (isolated / "plait.toml").write_text('[prices]\n"local:gemma-3-270m" = { input = 1000.0, output = 2000.0 }\n')
+    data = write_csv(tmp_path / "in.csv", [("a one", "a"), ("b two", "b")])
+    result = runner.invoke(app, ["classify", str(data), "--labels", "a,b", "--out", str(tmp_path / "o.jsonl"),
+                                 "--concurrency", "2"])
+    assert result.exit_code == 0, result.output
+    # 2 rows x (10 input, 2 output) tokens: 20 x 1000 + 4 x 2000 per million = $0.028; the Batch API halves it.
+    assert "cost $0.0280 (20 input + 4 output tokens" in result.output and "would cost $0.0140" in result.output

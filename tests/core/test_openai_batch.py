@@ -33,7 +33,8 @@ class FakeBatchAPI:
             return httpx.Response(200, json=self.batch("in_progress" if self.retrieved <= self.polls else "completed"))
         if method == "GET" and path.endswith("/files/file-out/content"):
             lines = [{"id": "r", "custom_id": r["custom_id"], "error": None,
-                      "response": {"status_code": 200, "body": {"choices": [{"message": {
+                      "response": {"status_code": 200, "body": {"usage": {"prompt_tokens": 30, "completion_tokens": 1},
+                                                                "choices": [{"message": {
                           "content": "shipping" if "parcel" in r["body"]["messages"][-1]["content"] else "refund"}}]}}}
                      for r in self.requests if not r["custom_id"].startswith("2:")]
             return httpx.Response(200, text="\n".join(json.dumps(x) for x in reversed(lines)))  # any order
@@ -74,6 +75,7 @@ def test_a_batch_is_submitted_followed_and_merged_in_input_order_with_per_row_er
     assert [x["row"] for x in lines] == [1, 2, 3] and [x["label"] for x in lines] == ["shipping", None, "refund"]
     assert "context too long" in lines[1]["error"] and lines[0]["expected"] == "shipping"
     assert report.done == 3 and report.failed == 1 and fake.uploads == 1 and fake.retrieved == 3
+    assert report.usage == [60, 2]  # the provider's token counts, for the cost at batch prices
     assert [r["body"]["model"] for r in fake.requests] == ["gpt-4o-mini"] * 3
     assert not state_path(out).exists()  # merged: nothing left to resume
 
