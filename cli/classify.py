@@ -18,7 +18,11 @@ out = Console(highlight=False)
 def read_labels(spec: str) -> list[str] | dict[str, list[str]]:
     """Labels from ``a,b,c``, a text file (one per line) or a JSON file (list, or primary -> secondaries)."""
     path = Path(spec)
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # too long, or a NUL byte, for a file name: it can only be a list
+        is_file = False
+    if not is_file:
         labels = [label.strip() for label in spec.split(",") if label.strip()]
         if len(labels) < 2:
             raise typer.BadParameter(f"{spec!r} is neither a file nor a comma-separated list of 2+ labels.",

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
 from collections import Counter, defaultdict
@@ -23,7 +24,6 @@ from typing import Any
 
 from plait.errors import PlaitError
 from plait.prompts import Prompt, prompt
-from plait.records import Record, RecordError, parse_jsonl, read_records
 
 ROLES = ("system", "user", "assistant")
 CLASSIFY_FT = prompt("classify_ft", [
@@ -83,7 +83,11 @@ def read_examples(path: str | Path, *, max_tokens: int | None = None,
     example whose last message is not the assistant's, or one over ``max_tokens``.
     """
     path = Path(path)
-    return _checked(read_records(path, format="jsonl"), str(path), max_tokens, count_tokens)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"Cannot read {path}: {exc}. Pass a UTF-8 JSONL file: one JSON example per line.") from exc
+    return _checked(text, str(path), max_tokens, count_tokens)
 
 
 def parse_examples(text: str, *, source: str, max_tokens: int | None = None,
@@ -94,15 +98,32 @@ def parse_examples(text: str, *, source: str, max_tokens: int | None = None,
         >>> parse_examples('{"prompt": "hi", "completion": "hello"}', source="upload.jsonl")[0]["messages"][1]
         {'role': 'assistant', 'content': 'hello'}
     """
-    return _checked(parse_jsonl(text, source=source), source, max_tokens, count_tokens)
+    return _checked(text, source, max_tokens, count_tokens)
 
 
-def _checked(records: Iterable[Record], source: str, max_tokens: int | None,
+SHOWN_ERRORS = 20
+"""Bad lines described one by one; past these, the report gives counts per kind."""
+_KINDS = (("not valid JSON", "not valid JSON"), ("unknown role", "unknown role"), ("empty content", "empty content"),
+          ("last message", "last message not the assistant's"), ("tokens, over", "over the token limit"))
+
+
+def _kind(message: str) -> str:
+    return next((kind for needle, kind in _KINDS if needle in message), "not an example")
+
+
+def _checked(text: str, source: str, max_tokens: int | None,
              count_tokens: Callable[[str], int] | None) -> list[dict[str, Any]]:
-    examples = []
-    try:
-        for number, row in records:  # read lazily: the first bad line is reported, whatever is wrong with it
-            where = f"{source}:{number}"
+    """Every line checked, every problem collected: one run names them all (as OpenAI's data checks do)."""
+    examples, problems = [], []
+    for number, line in enumerate(io.StringIO(text, newline=None), 1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        try:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
             example = validate_example(row, where)
             if max_tokens and count_tokens:
                 n = count_tokens(render_text(example))
@@ -110,11 +131,28 @@ def _checked(records: Iterable[Record], source: str, max_tokens: int | None,
                     raise DataError(f"{where}: example is {n} tokens, over the limit of {max_tokens}; shorten it, "
                                     "drop it, or raise --max-tokens.")
             examples.append(example)
-    except RecordError as exc:
-        raise DataError(str(exc)) from exc
+        except DataError as exc:
+            problems.append((number, str(exc)))
+    if problems:
+        raise DataError(_report(source, problems))
     if not examples:
         raise DataError(f"{source} holds no examples; write one JSON example per line.")
     return examples
+
+
+def _report(source: str, problems: list[tuple[int, str]]) -> str:
+    """All bad lines of ``source``: a count per kind with its lines, then the first messages in full."""
+    kinds: dict[str, list[int]] = defaultdict(list)
+    for number, message in problems:
+        kinds[_kind(message)].append(number)
+    counts = "; ".join(f"{kind}: {len(lines)} (line{'s' if len(lines) > 1 else ''} "
+                       f"{', '.join(map(str, lines[:10]))}{', ...' if len(lines) > 10 else ''})"
+                       for kind, lines in kinds.items())
+    shown = "\n".join(f"  {message}" for _, message in problems[:SHOWN_ERRORS])
+    more = f"\n  ... and {len(problems) - SHOWN_ERRORS} more" if len(problems) > SHOWN_ERRORS else ""
+    return (f"{source}: {len(problems)} bad line{'s' if len(problems) > 1 else ''} — {counts}. Fix them and run "
+            f"again; each line must be {{\"messages\": [...]}} or {{\"prompt\": ..., \"completion\": ...}}.\n"
+            f"{shown}{more}")
 
 
 def validate_example(row: Any, where: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import plait.chains
 import plait.errors
 from plait.chains import Classification
 from plait.cli import app
-from plait.cli.classify import read_examples
+from plait.cli.classify import read_examples, read_labels
 
 runner = CliRunner()
 
@@ -147,3 +147,13 @@ def test_the_cost_from_prices_shows_online_and_batch_api(tmp_path, monkeypatch, 
     assert result.exit_code == 0, result.output
     # 2 rows x (10 input, 2 output) tokens: 20 x 1000 + 4 x 2000 per million = $0.028; the Batch API halves it.
     assert "cost $0.0280 (20 input + 4 output tokens" in result.output and "would cost $0.0140" in result.output
+
+
+def test_inline_labels_of_any_length_are_a_list_not_a_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(plait.chains, "classifier", lambda labels, **options: FakeClassifier())
+    labels = [f"intent_number_{i}_with_a_long_descriptive_name" for i in range(77)]
+    assert read_labels(",".join(labels)) == labels  # 3,600+ characters: too long for a file name
+    data = write_csv(tmp_path / "in.csv", [(f"{labels[0]} text", labels[0])])
+    result = runner.invoke(app, ["classify", str(data), "--labels", ",".join(labels), "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o.jsonl").read_text())["label"] == labels[0]
