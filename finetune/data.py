@@ -24,6 +24,7 @@ from typing import Any
 
 from plait.errors import PlaitError
 from plait.prompts import Prompt, prompt
+from plait.records import SHOWN_PROBLEMS, problems_report
 
 ROLES = ("system", "user", "assistant")
 CLASSIFY_FT = prompt("classify_ft", [
@@ -101,8 +102,7 @@ def parse_examples(text: str, *, source: str, max_tokens: int | None = None,
     return _checked(text, source, max_tokens, count_tokens)
 
 
-SHOWN_ERRORS = 20
-"""Bad lines described one by one; past these, the report gives counts per kind."""
+SHOWN_ERRORS = SHOWN_PROBLEMS
 _KINDS = (("not valid JSON", "not valid JSON"), ("unknown role", "unknown role"), ("empty content", "empty content"),
           ("last message", "last message not the assistant's"), ("tokens, over", "over the token limit"))
 
@@ -141,18 +141,9 @@ def _checked(text: str, source: str, max_tokens: int | None,
 
 
 def _report(source: str, problems: list[tuple[int, str]]) -> str:
-    """All bad lines of ``source``: a count per kind with its lines, then the first messages in full."""
-    kinds: dict[str, list[int]] = defaultdict(list)
-    for number, message in problems:
-        kinds[_kind(message)].append(number)
-    counts = "; ".join(f"{kind}: {len(lines)} (line{'s' if len(lines) > 1 else ''} "
-                       f"{', '.join(map(str, lines[:10]))}{', ...' if len(lines) > 10 else ''})"
-                       for kind, lines in kinds.items())
-    shown = "\n".join(f"  {message}" for _, message in problems[:SHOWN_ERRORS])
-    more = f"\n  ... and {len(problems) - SHOWN_ERRORS} more" if len(problems) > SHOWN_ERRORS else ""
-    return (f"{source}: {len(problems)} bad line{'s' if len(problems) > 1 else ''} — {counts}. Fix them and run "
-            f"again; each line must be {{\"messages\": [...]}} or {{\"prompt\": ..., \"completion\": ...}}.\n"
-            f"{shown}{more}")
+    return problems_report(source, [(n, _kind(m), m) for n, m in problems],
+                           'Fix them and run again; each line must be {"messages": [...]} or '
+                           '{"prompt": ..., "completion": ...}.')
 
 
 def validate_example(row: Any, where: str) -> dict[str, Any]:

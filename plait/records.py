@@ -176,3 +176,28 @@ def _object(row: Any, where: str, fix: str) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise RecordError(f"{where}: expected a JSON object, got {type(row).__name__}. {fix}")
     return row
+
+
+SHOWN_PROBLEMS = 20
+"""Bad lines described one by one in a report; past these, counts per kind say the rest."""
+
+
+def problems_report(source: str, problems: Sequence[tuple[int, str, str]], fix: str) -> str:
+    """One message for every bad line of ``source``: ``(line, kind, message)`` counted per kind with their
+    line numbers, then the first :data:`SHOWN_PROBLEMS` messages in full (as OpenAI's data checks report).
+
+    Example:
+        >>> print(problems_report("f.jsonl", [(2, "not valid JSON", "f.jsonl:2: not valid JSON")], "Fix it."))
+        f.jsonl: 1 bad line — not valid JSON: 1 (line 2). Fix it.
+          f.jsonl:2: not valid JSON
+    """
+    kinds: dict[str, list[int]] = {}
+    for number, kind, _ in problems:
+        kinds.setdefault(kind, []).append(number)
+    counts = "; ".join(f"{kind}: {len(lines)} (line{'s' if len(lines) > 1 else ''} "
+                       f"{', '.join(map(str, lines[:10]))}{', ...' if len(lines) > 10 else ''})"
+                       for kind, lines in kinds.items())
+    shown = "\n".join(f"  {message}" for _, _, message in problems[:SHOWN_PROBLEMS])
+    more = f"\n  ... and {len(problems) - SHOWN_PROBLEMS} more" if len(problems) > SHOWN_PROBLEMS else ""
+    return f"{source}: {len(problems)} bad line{'s' if len(problems) > 1 else ''} — {counts}. {fix}\n{shown}{more}"
+

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
 from collections import defaultdict
@@ -19,7 +20,7 @@ from typing import Any
 
 from plait.errors import PlaitError
 from plait.evaluate.types import Item
-from plait.records import Record, RecordError, read_records
+from plait.records import Record, RecordError, problems_report, read_records
 
 EXPECTED_NAMES = ("expected", "label", "answer", "output", "target")
 """Columns taken as the expected output, in this order, when ``expected`` is not given."""
@@ -70,36 +71,65 @@ def load_dataset(path: str | Path, *, inputs: Sequence[str] | None = None, expec
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"No dataset at {path}. Pass a .csv (with a header row), .jsonl or .json file.")
-    rows = _read_rows(path)
-    if not rows:
+    rows, problems = _read_rows(path)
+    if not rows and not problems:
         raise DatasetError(f"{path} holds no rows.")
+    if not rows:
+        raise DatasetError(problems_report(str(path), problems, "Fix them and run again."))
     fields = list(rows[0][1])
     expected = expected if expected is not None else next((f for f in EXPECTED_NAMES if f in fields), None)
     wanted = list(inputs) if inputs else [f for f in fields if f not in (expected, id_field, "metadata")]
     if not wanted:
         raise DatasetError(f"{path}: no input fields left; its fields are {fields}. Pass inputs=[...].")
     items, seen = [], set()
-    for line, row in rows:
+    for line, row in rows:  # every bad row is collected: one run names them all
         missing = [f for f in [*wanted, *([expected] if expected else [])] if f not in row]
         if missing:
-            raise DatasetError(f"{path}:{line}: no field {missing[0]!r}; this row has {sorted(row)}. "
-                               "Fix the row or choose other fields (inputs=..., expected=...).")
+            problems.append((line, "missing field", f"{path}:{line}: no field {missing[0]!r}; this row has "
+                                                    f"{sorted(row)}."))
+            continue
         item_inputs = {f: row[f] for f in wanted}
         meta = {k: v for k, v in row.items() if k not in (*wanted, expected, id_field, "metadata")}
         meta.update(row.get("metadata") or {})
         item_id = str(row[id_field]) if row.get(id_field) not in (None, "") else _content_id(item_inputs, line)
         if item_id in seen:
-            raise DatasetError(f"{path}:{line}: id {item_id!r} appears twice; ids must be unique.")
+            problems.append((line, "duplicate id", f"{path}:{line}: id {item_id!r} appears twice; ids must be unique."))
+            continue
         seen.add(item_id)
         items.append(Item(item_id, item_inputs, row.get(expected) if expected else None, meta))
+    if problems:
+        raise DatasetError(problems_report(str(path), sorted(problems), "Fix the rows or choose other fields "
+                                           "(inputs=..., expected=...) and run again."))
     return Dataset(tuple(items), str(path))
 
 
-def _read_rows(path: Path) -> list[Record]:
+def _read_rows(path: Path) -> tuple[list[Record], list[tuple[int, str, str]]]:
+    """The rows, and the JSONL lines that are not JSON objects (every one of them, not just the first)."""
+    if path.suffix.lower() != ".jsonl":
+        try:
+            return list(read_records(path)), []
+        except RecordError as exc:
+            raise DatasetError(str(exc)) from exc
+    rows, problems = [], []
     try:
-        return list(read_records(path))
-    except RecordError as exc:
-        raise DatasetError(str(exc)) from exc
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"Cannot read {path}: {exc}. Pass a UTF-8 JSONL file: one JSON object per line.") from exc
+    for number, line in enumerate(io.StringIO(text, newline=None), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append((number, "not valid JSON",
+                             f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})."))
+            continue
+        if not isinstance(row, dict):
+            problems.append((number, "not a JSON object",
+                             f"{path}:{number}: expected a JSON object, got {type(row).__name__}."))
+            continue
+        rows.append((number, row))
+    return rows, problems
 
 
 def _content_id(inputs: dict[str, Any], line: int) -> str:

@@ -212,3 +212,17 @@ def test_ingestion_loaders(tmp_path_factory, data, suffix):
         assert str(exc).strip()
     else:
         assert all(isinstance(s.text, str) for s in sections)
+
+
+@given(st.lists(json_like.map(json.dumps) | text, min_size=1, max_size=8), st.sampled_from([".jsonl", ".json", ".csv"]))
+def test_evaluation_datasets(tmp_path_factory, lines, suffix):
+    from plait.evaluate import load_dataset
+
+    path = tmp_path_factory.mktemp("eval") / f"data{suffix}"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    try:
+        data = load_dataset(path)
+    except PlaitError as exc:
+        assert path.name in str(exc)
+    else:
+        assert len({item.id for item in data}) == len(data)
