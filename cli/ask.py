@@ -6,6 +6,7 @@ import json
 import time
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 
 from plait.cli import app, err
@@ -48,7 +49,7 @@ def ask(
     for chunk in chain.stream({"question": text}):
         final = chunk if final is None else final + chunk
         if not as_json:
-            out.print(chunk.content, end="")
+            out.print(chunk.content, end="", markup=False)
     seconds = time.perf_counter() - started
     usage = (final.usage_metadata if final is not None else None) or {}
     answer = (final.content if final is not None else "").strip()
@@ -79,9 +80,9 @@ def _ask_rag(text: str, model: str | None, collection: str | None, max_tokens: i
                           "sources": [s.model_dump(exclude={"text"}) for s in result.sources],
                           "seconds": round(time.perf_counter() - started, 3)}))
         return
-    out.print(result.answer)
+    out.print(result.answer, markup=False)
     for source in result.sources:
         mark = "*" if source.cited else " "
-        out.print(f"[dim]{mark}[{source.n}] {Path(source.source).name} · {source.title} · {source.score:.2f}[/]")
+        out.print(f"[dim]{mark}[{source.n}] {escape(Path(source.source).name)} · {escape(source.title)} · {source.score:.2f}[/]")
     err.print(f"[dim]{result.mode} · {result.input_tokens} prompt + {result.output_tokens} completion tokens · "
               f"{time.perf_counter() - started:.2f}s[/]")

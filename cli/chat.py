@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from langgraph.types import Command
 from rich.console import Console
 
@@ -60,13 +61,13 @@ def run_turn(agent: Any, message: str | Command, thread: str | None) -> dict[str
                 err.print(f"[dim]route: {values.get('route')} ({values.get('label')}, "
                           f"{values.get('confidence', 0):.2f})[/]")
             for call in values.get("tool_calls") or []:
-                err.print(f"[dim]tool: {call['tool']}({call['args']})[/]")
+                err.print(f"[dim]tool: {call['tool']}({escape(str(call['args']))})[/]")
     if final.get("waiting"):
-        err.print(f"[yellow]waiting for a person: {final['waiting']['question']}[/]")
+        err.print(f"[yellow]waiting for a person: {escape(final['waiting']['question'])}[/]")
         return final
-    out.print(f"[bold]assistant:[/] {final.get('answer', '')}")
+    out.print(f"[bold]assistant:[/] {escape(str(final.get('answer', '')))}")
     for source in final.get("sources", []):
-        out.print(f"[dim]  [{source['n']}] {Path(source['source']).name} · {source['title']}[/]")
+        out.print(f"[dim]  [{source['n']}] {escape(Path(source['source']).name)} · {escape(source['title'])}[/]")
     return final
 
 
@@ -92,13 +93,13 @@ def _react_turn(agent: Any, message: str, thread: str | None) -> dict[str, Any]:
         for values in update.values():
             for reply in (values or {}).get("messages", []):
                 for call in getattr(reply, "tool_calls", None) or []:
-                    err.print(f"[dim]tool: {call['name']}({call['args']})[/]")
+                    err.print(f"[dim]tool: {call['name']}({escape(str(call['args']))})[/]")
                     final["tool_calls"].append({"tool": call["name"], "args": call["args"]})
                 if reply.type == "tool":
-                    err.print(f"[dim]  -> {str(reply.content)[:200]}[/]")
+                    err.print(f"[dim]  -> {escape(str(reply.content)[:200])}[/]")
                 elif reply.type == "ai" and not reply.tool_calls:
                     final["answer"] = str(reply.content)
-    out.print(f"[bold]assistant:[/] {final.get('answer', '')}")
+    out.print(f"[bold]assistant:[/] {escape(str(final.get('answer', '')))}")
     return final
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 
 from plait.cli import app, err
@@ -111,7 +112,7 @@ def classify(
                       options=BulkOptions(concurrency=concurrency, batch_size=batch_size))
     n = max(1, report.done)
     for message in report.errors:
-        err.print(f"[yellow]{message}[/]")
+        err.print(f"[yellow]{escape(message)}[/]")
     out.print(f"{report.done} rows -> {out_file} ({report.failed} failed"
               f"{f', {report.skipped} already done' if report.skipped else ''}"
               f"{f', {report.retries} rate-limited calls retried' if report.retries else ''}) · "
@@ -136,7 +137,7 @@ def _print_cost(model: str | None, tokens_in: int, tokens_out: int, *, batch: bo
     online = (tokens_in * per_in + tokens_out * per_out) / 1e6  # [prices] are USD per million tokens
     spent, other = (online / 2, f"online it would have cost ${online:.4f}") if batch else \
         (online, f"the Batch API (--batch-api) would cost ${online / 2:.4f}")
-    out.print(f"cost ${spent:.4f} ({tokens_in} input + {tokens_out} output tokens at {ref}'s [prices]); {other}")
+    out.print(f"cost ${spent:.4f} ({tokens_in} input + {tokens_out} output tokens at {ref}'s \\[prices]); {other}")
 
 
 def _batch_api(path: Path, column: str, label_column: str | None, label_spec, options: dict, out_file: Path) -> None:
@@ -162,7 +163,7 @@ def _batch_api(path: Path, column: str, label_column: str | None, label_spec, op
                        parse=lambda reply: match_label(reply, labelset), out=out_file,
                        record=lambda label: {"label": label}, failed={"label": None})
     for message in report.errors:
-        err.print(f"[yellow]{message}[/]")
+        err.print(f"[yellow]{escape(message)}[/]")
     out.print(f"{report.done} rows -> {out_file} ({report.failed} failed) via the Batch API")
     _print_cost(options["model"], report.usage[0], report.usage[1], batch=True)
     if label_column:
@@ -199,6 +200,6 @@ def moderate(text: str = typer.Argument(..., help="The message to check."),
     colour = {"allow": "green", "flag": "yellow", "block": "red"}[result.decision]
     out.print(f"[bold {colour}]{result.decision}[/]" + (f" · {', '.join(result.categories)}" if result.categories else ""))
     for reason in result.reasons:
-        out.print(f"  - {reason}")
+        out.print(f"  - {escape(reason)}")
     if result.redacted != text:
-        out.print(f"redacted: {result.redacted}")
+        out.print(f"redacted: {escape(result.redacted)}")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -101,7 +102,7 @@ def show(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id or name 
     rows = store.items(r["id"])
     chosen = [i for i in rows if i["error"]] if errors else rows[:items]
     for i in chosen:
-        out.print(f"- {i['item_id']}: {i['input']} -> {i['error'] or i['prediction']!r} (expected {i['expected']!r})")
+        out.print(escape(f"- {i['item_id']}: {i['input']} -> {i['error'] or i['prediction']!r} (expected {i['expected']!r})"))
 
 
 @eval_app.command("compare")
@@ -131,7 +132,7 @@ def compare_runs(a: str = typer.Argument(..., help="Baseline run (id or name).")
                   f"{ci['resamples']} paired bootstrap resamples over {result['common_items']} items)")
     out.print(f"{len(result['regressed'])} items regressed, {len(result['improved'])} improved")
     for row in result["regressed"][:show_items]:
-        out.print(f"  - {row['input'][:70]!r}: expected {row['expected']}, A {row['a']}, B {row['b']}")
+        out.print(escape(f"  - {row['input'][:70]!r}: expected {row['expected']}, A {row['a']}, B {row['b']}"))
     if html:
         out.print(f"report: {html_report(result, html)}")
 

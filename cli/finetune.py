@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -193,7 +194,7 @@ def promote(name: str = typer.Argument(..., help="Adapter name."),
     shots = _split_pairs(examples) if examples else ()
     result = gate.promote(name, role=role, data=dataset, force=force, examples=shots)
     colour = "green" if result.promoted else "yellow"
-    out.print(f"[{colour}]{'promoted' if result.promoted else 'not promoted'}[/]: {role} -> lora:{name} ({result.reason}); "
+    out.print(f"[{colour}]{'promoted' if result.promoted else 'not promoted'}[/]: {role} -> lora:{name} ({escape(result.reason)}); "
               f"previous binding: {result.previous or 'none (default)'}")
     if forgetting and result.promoted:
         report = gate.forgetting_check(result.previous or "local:gemma-3-270m", f"lora:{name}")

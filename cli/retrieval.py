@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -30,7 +31,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files and folders (.txt
         report = run_ingest(paths, store=store, prune=prune,
                             progress=lambda path: progress.update(task, advance=1, description=path.name))
     for path, reason in report.failed:
-        err.print(f"[yellow]skipped {path}: {reason}[/]")
+        err.print(f"[yellow]skipped {escape(str(path))}: {escape(reason)}[/]")
     out.print(report.summary())
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -49,11 +50,11 @@ def show(run_id: str = typer.Argument(..., help="Run id, or its last characters 
     row = _store().get(run_id)
     for key in ("run_id", "started_at", "node", "prompt", "model_ref", "adapter", "prompt_tokens",
                 "completion_tokens", "latency_ms", "cost_usd", "error"):
-        out.print(f"[bold]{key}[/]: {row[key]}")
+        out.print(f"[bold]{key}[/]: {escape(str(row[key]))}")
     out.print("[bold]messages[/]:")
     for message in row["messages"]:
-        out.print(f"  [cyan]{message['role']}[/]: {message['content']}")
-    out.print(f"[bold]output[/]: {row['output']}")
+        out.print(f"  [cyan]{message['role']}[/]: {escape(str(message['content']))}")
+    out.print(f"[bold]output[/]: {escape(str(row['output']))}")
 
 
 @traces_app.command("export")

@@ -88,3 +88,18 @@ def test_ask_answers_on_the_local_model_as_json(settings):
     assert data["model"] == "local:gemma-3-270m" and data["prompt"].startswith("ask@")
     assert data["completion_tokens"] > 0
     assert settings.trace_db.exists()
+
+
+def test_error_and_model_text_with_square_brackets_print_as_written(capsys, monkeypatch):
+    # Rich markup must not eat "[local]" from an error's fix, nor crash on "[/bold]" in a message.
+    from plait.cli import main
+    from plait.errors import PlaitError
+
+    def fail():
+        raise PlaitError("raise n_ctx under [local] in plait.toml; the model wrote [/bold] here")
+
+    monkeypatch.setattr("plait.cli.app", fail)
+    with pytest.raises(SystemExit):
+        main()
+    err = capsys.readouterr().err
+    assert "[local]" in err and "[/bold]" in err and "Traceback" not in err
