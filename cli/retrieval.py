@@ -33,6 +33,9 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files and folders (.txt
     for path, reason in report.failed:
         err.print(f"[yellow]skipped {escape(str(path))}: {escape(reason)}[/]")
     out.print(report.summary())
+    if report.failed and not (report.files_new or report.files_changed or report.files_unchanged):
+        # Nothing could be read: a wrong path, say. Scripts must see it failed.
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -82,3 +82,9 @@ def test_chat_with_the_tools_agent_calls_a_tool_on_the_local_default(isolated):
     assert chat.exit_code == 0, chat.output
     assert "tool: calculator(" in chat.output and "391" in chat.output
     assert "tool: lookup_order({'order_id': 'A1002'})" in chat.output
+
+
+@pytest.mark.real
+def test_ingest_of_nothing_readable_fails(tmp_path):
+    result = runner.invoke(app, ["ingest", str(tmp_path / "no-such-folder"), "--collection", "cli-missing"])
+    assert result.exit_code == 1 and "skipped" in result.output and "no such file" in result.output
