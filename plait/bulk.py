@@ -139,6 +139,22 @@ def _chunks(rows: Iterable[Row], skip: set[str], size: int, report: BulkReport) 
         yield chunk
 
 
+def output_line(row: Row, result: Any, record: Callable[[Any], dict[str, Any]], failed: dict[str, Any],
+                report: BulkReport, *, no_result: str = "not classified") -> dict[str, Any]:
+    """The output line of one row (its result's fields, or ``failed`` and the error), counted in ``report``."""
+    number, text = row[0], row[1]
+    line = {"row": number, "key": row_key(number, text), "text": text, **(row[2] if len(row) > 2 else {})}
+    report.done += 1
+    if not isinstance(result, BaseException) and result is not None:
+        return line | record(result) | {"error": None}
+    message = no_result if result is None else \
+        str(result) if isinstance(result, PlaitError) else f"{type(result).__name__}: {result}"
+    report.failed += 1
+    if len(report.errors) < 5:
+        report.errors.append(f"row {number}: {message}")
+    return line | failed | {"error": message}
+
+
 def run_bulk(rows: Iterable[Row], call: Callable[[list[str]], list[Any]], out: str | Path, *,
              record: Callable[[Any], dict[str, Any]], options: BulkOptions = BulkOptions(), resume: bool = False,
              progress: bool = True, sleep: Callable[[float], None] = time.sleep,
@@ -167,19 +183,8 @@ def run_bulk(rows: Iterable[Row], call: Callable[[list[str]], list[Any]], out: s
             chunk, future = pending.popleft()
             results = future.result()
             for row, result in zip(chunk, results if isinstance(results, list) else [results] * len(chunk)):
-                number, text = row[0], row[1]
-                line = {"row": number, "key": row_key(number, text), "text": text, **(row[2] if len(row) > 2 else {})}
-                if isinstance(result, BaseException) or result is None:
-                    message = "not classified" if result is None else \
-                        str(result) if isinstance(result, PlaitError) else f"{type(result).__name__}: {result}"
-                    line |= {**failed, "error": message}
-                    report.failed += 1
-                    if len(report.errors) < 5:
-                        report.errors.append(f"row {number}: {message}")
-                else:
-                    line |= {**record(result), "error": None}
+                line = output_line(row, result, record, failed, report)
                 sink.write(json.dumps(line, ensure_ascii=False) + "\n")
-                report.done += 1
                 if on_row is not None:
                     on_row(line)
             sink.flush()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from plait.bulk import BulkReport, Row, row_key
+from plait.bulk import BulkReport, Row, output_line, row_key
 from plait.errors import MissingAPIKeyError, PlaitError
 
 RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
@@ -123,16 +123,8 @@ def run_batch(rows: Callable[[], Iterable[Row]], *, model: str, messages: Callab
             report.usage[0] += usage.get("prompt_tokens", 0)
             report.usage[1] += usage.get("completion_tokens", 0)
             result = _outcome(found.get(key), parse, batch.status)
-            line = {"row": row[0], "key": key, "text": row[1], **(row[2] if len(row) > 2 else {})}
-            if isinstance(result, BaseException) or result is None:
-                line |= {**(failed or {}), "error": str(result) if result is not None else "not understood"}
-                report.failed += 1
-                if len(report.errors) < 5:
-                    report.errors.append(f"row {row[0]}: {line['error']}")
-            else:
-                line |= {**record(result), "error": None}
+            line = output_line(row, result, record, failed or {}, report, no_result="not understood")
             sink.write(json.dumps(line, ensure_ascii=False) + "\n")
-            report.done += 1
     saved.unlink()
     report.seconds = time.perf_counter() - started
     return report
