@@ -44,7 +44,10 @@ def show(console: Console, message: str, out: dict[str, Any], counter: TokenCoun
     """One turn as a small table: what the customer said and everything the assistant did."""
     table = Table(show_header=False, box=None, padding=(0, 1))
     table.add_row("[bold]customer[/]", message)
-    how = f"{out['label']}, confidence {out.get('confidence', 0):.2f}" if out.get("label") else "reply to its question"
+    if out.get("route") == "blocked":
+        how = "moderation: " + "; ".join(out["moderation"]["reasons"])
+    else:
+        how = f"{out['label']}, confidence {out.get('confidence', 0):.2f}" if out.get("label") else "reply to its question"
     table.add_row("route", f"{out.get('route')} ({how})")
     for call in out.get("tool_calls", []):
         table.add_row("tool call", f"{call['tool']}({call['args']})")
