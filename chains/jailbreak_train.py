@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from plait.chains.jailbreak import HEAD, windows
+from plait.chains.jailbreak import HEAD, _sigmoid, windows
 from plait.errors import PlaitError
 from plait.records import read_records
 
@@ -164,10 +164,6 @@ def _fit(vectors: Any, labels: np.ndarray, c: float) -> tuple[np.ndarray, float]
 
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(vectors, labels)
     return model.coef_[0].astype(np.float32), float(model.intercept_[0])
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
 
 
 def train(*, banking77_path: Path, out: Path = HEAD, c: float = 4.0, char_c: float = 10.0) -> dict[str, Any]:

@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import random
 from collections import Counter, defaultdict
@@ -24,7 +23,7 @@ from typing import Any
 
 from plait.errors import PlaitError
 from plait.prompts import Prompt, prompt
-from plait.records import SHOWN_PROBLEMS, problems_report
+from plait.records import SHOWN_PROBLEMS, decode_jsonl, problems_report
 
 ROLES = ("system", "user", "assistant")
 CLASSIFY_FT = prompt("classify_ft", [
@@ -115,15 +114,11 @@ def _checked(text: str, source: str, max_tokens: int | None,
              count_tokens: Callable[[str], int] | None) -> list[dict[str, Any]]:
     """Every line checked, every problem collected: one run names them all (as OpenAI's data checks do)."""
     examples, problems = [], []
-    for number, line in enumerate(io.StringIO(text, newline=None), 1):
-        if not line.strip():
-            continue
+    for number, row, bad_json in decode_jsonl(text, source=source):
         where = f"{source}:{number}"
         try:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
+            if bad_json:
+                raise DataError(bad_json)
             example = validate_example(row, where)
             if max_tokens and count_tokens:
                 n = count_tokens(render_text(example))

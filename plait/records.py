@@ -178,6 +178,23 @@ def _object(row: Any, where: str, fix: str) -> dict[str, Any]:
     return row
 
 
+def decode_jsonl(text: str, *, source: str) -> Iterator[tuple[int, Any, str | None]]:
+    """``(line, value, None)`` for each non-blank line that decodes, ``(line, None, message)`` for each that does
+    not: every line is seen, so a caller can report all the bad ones at once (:func:`problems_report`).
+
+    Example:
+        >>> list(decode_jsonl('{"a": 1}\\n{oops', source="f.jsonl"))[1][2]
+        'f.jsonl:2: not valid JSON (Expecting property name enclosed in double quotes at column 2).'
+    """
+    for number, line in enumerate(io.StringIO(text, newline=None), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line), None
+        except json.JSONDecodeError as exc:
+            yield number, None, f"{source}:{number}: not valid JSON ({exc.msg} at column {exc.colno})."
+
+
 SHOWN_PROBLEMS = 20
 """Bad lines described one by one in a report; past these, counts per kind say the rest."""
 

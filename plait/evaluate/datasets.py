@@ -9,7 +9,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import random
 from collections import defaultdict
@@ -20,7 +19,7 @@ from typing import Any
 
 from plait.errors import PlaitError
 from plait.evaluate.types import Item
-from plait.records import Record, RecordError, problems_report, read_records
+from plait.records import Record, RecordError, decode_jsonl, problems_report, read_records
 
 EXPECTED_NAMES = ("expected", "label", "answer", "output", "target")
 """Columns taken as the expected output, in this order, when ``expected`` is not given."""
@@ -115,14 +114,9 @@ def _read_rows(path: Path) -> tuple[list[Record], list[tuple[int, str, str]]]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"Cannot read {path}: {exc}. Pass a UTF-8 JSONL file: one JSON object per line.") from exc
-    for number, line in enumerate(io.StringIO(text, newline=None), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append((number, "not valid JSON",
-                             f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})."))
+    for number, row, bad_json in decode_jsonl(text, source=str(path)):
+        if bad_json:
+            problems.append((number, "not valid JSON", bad_json))
             continue
         if not isinstance(row, dict):
             problems.append((number, "not a JSON object",
