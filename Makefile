@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.plait-installed
 # The edit loop: no model inference, no training, no browser.
 FAST   := not real and not train and not browser
 
-.PHONY: install browser demo lint test test-fast wheel-check bench jailbreak-head clean
+.PHONY: install browser demo lint test test-fast wheel-check bench jailbreak-head helpcentre-scorer clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ bench: install
 jailbreak-head: install
 	$(PY) -m pip install -q --no-deps pyrit==1.1.0
 	$(PY) -m plait.chains.jailbreak_train
+
+# Rebuilds the example help centre's evidence scorer (a ~1 MB LoRA on MiniLM; ~25 min on 2 cores, resumable).
+HC_QUESTIONS := $(wildcard finetune/data/helpcentre_dev*.jsonl finetune/data/helpcentre_train_*.jsonl)
+helpcentre-scorer: install
+	$(PY) -m plait.chains.scorer_train --docs agents/data/helpcentre --data $(HC_QUESTIONS) \
+		--out agents/data/helpcentre-scorer
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache build dist

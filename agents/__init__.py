@@ -6,9 +6,9 @@ Example:
     >>> agent = react_agent([calculator])   # local model: JSON protocol with constrained decoding
 """
 
-from plait.agents.helpcentre import example_help_centre, help_centre_store
+from plait.agents.helpcentre import example_help_centre, help_centre_scorer, help_centre_store
 from plait.agents.protocol import parse_reply, protocol_schema
 from plait.agents.react import AgentState, react_agent, sqlite_checkpointer
 
-__all__ = ["AgentState", "example_help_centre", "help_centre_store", "parse_reply", "protocol_schema", "react_agent",
+__all__ = ["AgentState", "example_help_centre", "help_centre_scorer", "help_centre_store", "parse_reply", "protocol_schema", "react_agent",
            "sqlite_checkpointer"]

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from plait.chains.scorer import UnitScorer, load_scorer
 from plait.config import Settings
 from plait.errors import PlaitError
 from plait.retrieval import ingest, vector_store
@@ -26,6 +27,8 @@ COLLECTION = "helpcentre"
 """The collection ``make demo``, ``plait chat`` and the server's assistant answer from."""
 ARTICLES = "data/helpcentre"
 """The example articles, relative to the ``plait.agents`` package."""
+SCORER = "data/helpcentre-scorer"
+"""The evidence scorer trained for them (``make helpcentre-scorer``), relative to ``plait.agents``."""
 
 
 def example_help_centre() -> Path:
@@ -57,3 +60,21 @@ def help_centre_store(collection: str = COLLECTION, *, settings: Settings | None
     if not first["ids"] or outdated:
         ingest([example_help_centre()], store=store)
     return store
+
+
+def help_centre_scorer(store: Any = None) -> UnitScorer | None:
+    """The evidence scorer adapted to the example help centre, for RAG over ``store``.
+
+    ``None`` when ``store`` holds other documents (the scorer knows only these articles; train one
+    for yours with :mod:`plait.chains.scorer_train`). Without ``store`` the scorer is returned as is.
+
+    Example:
+        >>> rag(store=store, scorer=help_centre_scorer(store))  # doctest: +SKIP
+    """
+    if store is not None:
+        first = store.get(limit=1, include=["metadatas"])
+        source = Path(str(((first["metadatas"] or [{}])[0] or {}).get("source", "")))
+        # By file and folder name, not full path: a collection filled from another checkout is the same help centre.
+        if source.parent.name != Path(ARTICLES).name or not (example_help_centre() / source.name).is_file():
+            return None
+    return load_scorer(Path(str(resources.files("plait.agents").joinpath(SCORER))))

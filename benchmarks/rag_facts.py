@@ -11,8 +11,11 @@ questions must get "don't know". For every answer path this reports:
 - out-of-scope refusals, and seconds per question (same machine, same run).
 
 Paths: ``today`` (generation from the retrieved chunks with the RAG prompt as it was before,
-worked example included), ``generate`` (the same without the example), ``extractive``
-(the default), ``checked`` (model answer under the faithfulness check, else evidence).
+worked example included), ``generate`` (the same without the example), ``extractive-minilm``
+(quoted evidence ranked by MiniLM and the linear ranker, the default before the scorer),
+``extractive`` (the default: quoted evidence ranked by the help centre's adapted scorer),
+``checked`` (model answer under the faithfulness check, else evidence; scorer-ranked) and
+``checked-minilm``.
 
     .venv/bin/python benchmarks/rag_facts.py [--modes extractive,checked] [--set FILE ...] [--limit N]
 """
@@ -30,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write  # noqa: E402
 
-from plait.agents import example_help_centre  # noqa: E402
+from plait.agents import example_help_centre, help_centre_scorer  # noqa: E402
 from plait.chains import rag  # noqa: E402
 from plait.chains.faithful import claims  # noqa: E402
 from plait.prompts import prompt  # noqa: E402
@@ -70,9 +73,17 @@ def judge(item: dict, answer: str, knew: bool) -> dict:
             "contradiction": not correct and not refused and (wrong_polarity or (not has_facts and other_number))}
 
 
+def path_node(path: str, store):
+    """The RAG node of one answer path."""
+    if path == "today":
+        return rag(store=store, mode="generate", prompt=TODAY, k=4, min_similarity=0.0, whole_articles=0)
+    if path.endswith("-minilm"):  # as before the adapted scorer: no sibling chunks either
+        return rag(store=store, mode=path.removesuffix("-minilm"), whole_articles=0)
+    return rag(store=store, mode=path, scorer=help_centre_scorer())
+
+
 def run_mode(mode: str, store, items: list[dict]) -> dict:
-    node = (rag(store=store, mode="generate", prompt=TODAY, k=4, min_similarity=0.0) if mode == "today"
-            else rag(store=store, mode=mode))
+    node = path_node(mode, store)
     node.invoke("warm up: how do I reset my password?")
     rows, started = [], time.perf_counter()
     for item in items:
@@ -97,7 +108,7 @@ def run_mode(mode: str, store, items: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default="today,generate,extractive,checked")
+    parser.add_argument("--modes", default="today,generate,extractive-minilm,checked-minilm,extractive,checked")
     parser.add_argument("--set", type=Path, nargs="+", default=[EVAL_SET],
                         help="question files (the dev files in finetune/data/ are the ranker's training data)")
     parser.add_argument("--limit", type=int, default=0, help="first N questions only (a quick look)")
@@ -116,7 +127,7 @@ def main() -> None:
                       "model": "local:gemma-3-270m (answerer role)",
                       "goal": "default path: fact_accuracy >= 0.9, 0 contradictions, out_of_scope_refused >= 0.9, "
                               "seconds no worse than today's",
-                      "default": "extractive", "results": results})
+                      "default": "extractive (scorer: agents/data/helpcentre-scorer)", "results": results})
 
 
 if __name__ == "__main__":

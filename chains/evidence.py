@@ -94,6 +94,7 @@ class UnitVectors:
     def __init__(self, embeddings: Embeddings, size: int = 20_000) -> None:
         self.embeddings, self.size = embeddings, size
         self.vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.last: tuple[str, np.ndarray] | None = None
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
@@ -107,7 +108,12 @@ class UnitVectors:
         return np.stack([self.vectors[t] for t in texts])
 
     def query(self, text: str) -> np.ndarray:
-        return _normalise(np.asarray(self.embeddings.embed_query(text), dtype=np.float32))
+        # Asked twice per question (the unit index, then the features): embed it once.
+        last = self.last  # read once: another thread may replace it meanwhile
+        if last is None or last[0] != text:
+            last = (text, _normalise(np.asarray(self.embeddings.embed_query(text), dtype=np.float32)))
+            self.last = last
+        return last[1]
 
 
 def _normalise(vector: np.ndarray) -> np.ndarray:
@@ -134,11 +140,17 @@ def candidates(hits: list[Hit]) -> list[tuple[str, Hit]]:
     return list(seen.items())
 
 
+def unit_text(unit: str, hit: Hit) -> str:
+    """A unit as it is embedded for matching: its heading (title — section), then the unit."""
+    heading = " — ".join(p for p in (hit.title, hit.section) if p)
+    return f"{heading}: {unit}" if heading else unit
+
+
 def features(question: str, found: list[tuple[str, Hit]], vectors: UnitVectors) -> np.ndarray:
     """One row of :data:`plait.chains.ranker.FEATURES` per candidate unit."""
     headings = [" — ".join(p for p in (h.title, h.section) if p) for _, h in found]
     query = vectors.query(question)
-    with_heading = vectors([f"{hd}: {u}" if hd else u for (u, _), hd in zip(found, headings)]) @ query
+    with_heading = vectors([unit_text(u, h) for u, h in found]) @ query
     alone = vectors([u for u, _ in found]) @ query
     articles = list(dict.fromkeys(h.source for _, h in found))
     asked = {kind: bool(pattern.search(question)) for kind, pattern in _WANTS.items()}
@@ -177,16 +189,18 @@ class Selection:
 
 
 def select_evidence(question: str, hits: list[Hit], *, vectors: UnitVectors, top: int = 3,
-                    ranker: LinearRanker | None = None) -> Selection:
+                    ranker: LinearRanker | None = None, by_similarity: bool = False) -> Selection:
     """The ``top`` units of ``hits`` best matching ``question``, best first (each unit once).
 
-    A unit's ``score`` is the ranker's probability that it holds the answer.
+    A unit's ``score`` is the ranker's probability that it holds the answer or, with
+    ``by_similarity`` (``vectors`` come from an adapted scorer, itself the trained ranker),
+    the similarity of the question and the unit with its heading.
     """
     found = candidates(hits)
     if not found:
         return Selection([], 0.0)
     rows = features(question, found, vectors)
-    scores = (ranker or packaged_ranker()).score(rows)
+    scores = rows[:, 0] if by_similarity else (ranker or packaged_ranker()).score(rows)
     ranked = sorted(zip(found, scores, rows[:, 0]), key=lambda triple: -triple[1])[:top]
     return Selection([Evidence(text=unit, score=round(float(score), 4), similarity=round(float(similarity), 4),
                                hit=hit) for (unit, hit), score, similarity in ranked],

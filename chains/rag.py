@@ -14,6 +14,12 @@ The answer records the path taken (``RagAnswer.mode``). When no passage passes t
 threshold, or no unit matches the question well enough, the chain says it does not know
 instead of letting the model guess. Sources are one per article (its best chunk).
 
+Evidence is ranked by MiniLM and a small linear ranker, or, with ``scorer=``, by an embedding
+model adapted to your documents (:mod:`plait.chains.scorer`, trained by
+:mod:`plait.chains.scorer_train` on questions about them); a scorer also searches every unit of
+the collection itself and brings its own "don't know" threshold. The example help centre ships
+one (``plait.agents.help_centre_scorer``).
+
 Example:
     >>> from plait.chains import rag
     >>> answer = rag("helpcentre").invoke("How much is express delivery?")  # doctest: +SKIP
@@ -26,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
@@ -37,9 +44,10 @@ from plait.chains.faithful import check_answer
 from plait.chains.inputs import text_field
 from plait.chains.prompts import DONT_KNOW, RAG, RAG_EVIDENCE, RAG_PASSAGE
 from plait.chains.ranker import LinearRanker
+from plait.chains.scorer import UnitIndex, UnitScorer, load_scorer
 from plait.models import ModelSettings, resolve_model
 from plait.prompts import Prompt, as_node
-from plait.retrieval import Hit, search, vector_store
+from plait.retrieval import Hit, article_chunks, search, vector_store
 
 Mode = Literal["extractive", "checked", "generate"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -51,6 +59,9 @@ MIN_SIMILARITY = 0.51
 QUOTE_UNITS = 3
 """Units an extractive answer quotes: the best unit holds the fact 69% of the time, the best three 88%
 (dev questions), and a quote cannot misstate what it quotes."""
+WHOLE_ARTICLES = 2
+"""Articles whose every chunk joins the candidates: the answer to "how long to fix my address?" sat in a
+chunk of the right article that ranked below k for 4 of 128 dev questions."""
 RAG_STOP = ("\n\n", "\n[")
 """The answer is one paragraph: a blank line or a new numbered passage ends it."""
 
@@ -134,6 +145,9 @@ class _Rag:
     settings: ModelSettings
     vectors: UnitVectors
     ranker: LinearRanker | None
+    scorer: UnitScorer | None
+    whole_articles: int
+    index: UnitIndex | None
 
     def __call__(self, value: Any, config: RunnableConfig) -> RagAnswer:
         question = text_field(value, "question",
@@ -141,11 +155,15 @@ class _Rag:
         query = normalise_question(question)
         where = value.get("filter") if isinstance(value, Mapping) else None  # e.g. {"source": {"$in": [...]}}
         hits = search(query, store=self.store, k=self.k, threshold=self.threshold, mmr=self.mmr, filter=where)
-        selection = select_evidence(query, hits, vectors=self.vectors, ranker=self.ranker)
+        siblings = article_chunks(hits, store=self.store, articles=self.whole_articles) if self.whole_articles else []
+        # The scorer also looks through every unit itself; not under a filter, which only Chroma evaluates.
+        found = self.index.nearest(query) if self.index is not None and not where else []
+        selection = select_evidence(query, hits + siblings + found, vectors=self.vectors, ranker=self.ranker,
+                                    by_similarity=self.scorer is not None)
         evidence = selection.units
         if not evidence or selection.best_similarity < self.min_similarity:
             return RagAnswer(question=question, answer=DONT_KNOW, sources=[], knew=False)
-        articles = best_per_article(hits)
+        articles = best_per_article(hits + [e.hit for e in evidence])
         number = {h.source: i for i, h in enumerate(articles, 1)}
         units = evidence[:self.quote_units]
         answer = {"question": question, "knew": True, "evidence": [e.text for e in evidence]}
@@ -181,17 +199,20 @@ class _Rag:
 
 def rag(collection: str | None = None, *, store: Any = None, model: str | BaseChatModel | None = None,
         mode: Mode = "extractive", k: int = 6, threshold: float = DEFAULT_THRESHOLD,
-        min_similarity: float = MIN_SIMILARITY, quote_units: int = QUOTE_UNITS, ranker: LinearRanker | None = None,
-        mmr: bool = False, max_tokens: int = 160, prompt: Prompt | None = None,
-        name: str = "rag") -> Runnable[Any, RagAnswer]:
+        min_similarity: float | None = None, quote_units: int = QUOTE_UNITS, ranker: LinearRanker | None = None,
+        scorer: UnitScorer | str | Path | None = None, whole_articles: int = WHOLE_ARTICLES, mmr: bool = False,
+        max_tokens: int = 160, prompt: Prompt | None = None, name: str = "rag") -> Runnable[Any, RagAnswer]:
     """Build a RAG node: question in, :class:`RagAnswer` (answer, numbered sources, mode) out.
 
     ``collection`` names a Chroma collection (or pass ``store``); ``mode`` picks the answer path
     (see the module docs); ``model`` defaults to the ``answerer`` role and is loaded only for the
     ``checked`` and ``generate`` modes; ``k`` chunks are searched for evidence; ``threshold`` is
     the minimum cosine relevance of a chunk and ``min_similarity`` that of the closest answer
-    unit; ``quote_units`` is how many units an extractive answer (or a fallback) quotes; ``ranker``
-    replaces the packaged evidence ranker (one trained on your questions, ``LinearRanker.load(path)``).
+    unit (default: the scorer's, else :data:`MIN_SIMILARITY`); ``quote_units`` is how many units an
+    extractive answer (or a fallback) quotes; ``ranker`` replaces the packaged evidence ranker (one
+    trained on your questions, ``LinearRanker.load(path)``); ``scorer`` (a :class:`UnitScorer` or its
+    folder, see :mod:`plait.chains.scorer`) ranks units by an embedding model adapted to your documents
+    instead; the chunks of the ``whole_articles`` best articles join the retrieved ones as candidates.
 
     The input is the question, or ``{"question": ..., "filter": WHERE}`` to search only chunks whose
     metadata match a Chroma ``where`` clause (``{"source": {"$in": [...]}}``: some articles).
@@ -205,6 +226,12 @@ def rag(collection: str | None = None, *, store: Any = None, model: str | BaseCh
     store = store if store is not None else vector_store(collection)
     prompt = prompt or (RAG if mode == "generate" else RAG_EVIDENCE)
     llm = None if mode == "extractive" else resolve_model(model, role="answerer")
+    if scorer is not None and not isinstance(scorer, UnitScorer):
+        scorer = load_scorer(scorer)
+    if min_similarity is None:
+        min_similarity = scorer.min_similarity if scorer else MIN_SIMILARITY
+    vectors = UnitVectors(scorer.embeddings if scorer else store.embeddings)
     step = _Rag(store, llm, prompt, mode, k, threshold, min_similarity, quote_units, mmr,
-                ModelSettings(max_tokens=max_tokens, stop=RAG_STOP), UnitVectors(store.embeddings), ranker)
+                ModelSettings(max_tokens=max_tokens, stop=RAG_STOP), vectors, ranker, scorer, whole_articles,
+                UnitIndex(store, vectors) if scorer else None)
     return as_node(RunnableLambda(step, name=name), name=name, prompt=None if mode == "extractive" else prompt)

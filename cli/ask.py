@@ -68,13 +68,18 @@ def _ask_rag(text: str, model: str | None, collection: str | None, max_tokens: i
              mode: str) -> None:
     from pathlib import Path
 
+    from plait.agents import help_centre_scorer
     from plait.chains import rag
     from plait.chains.rag import MODES
+    from plait.retrieval import vector_store
 
     if mode not in MODES:
         raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
     started = time.perf_counter()
-    result = rag(collection, model=model, max_tokens=max_tokens, mode=mode).invoke(text)
+    store = vector_store(collection)
+    # The example help centre has an evidence scorer adapted to it; other collections use MiniLM and the ranker.
+    result = rag(store=store, model=model, max_tokens=max_tokens, mode=mode,
+                 scorer=help_centre_scorer(store)).invoke(text)
     if as_json:
         print(json.dumps({**result.model_dump(exclude={"sources"}),
                           "sources": [s.model_dump(exclude={"text"}) for s in result.sources],

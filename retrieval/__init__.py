@@ -9,8 +9,8 @@ Example:
 
 from plait.retrieval.embeddings import SentenceTransformerEmbeddings, embeddings_for, local_embeddings
 from plait.retrieval.ingest import IngestReport, ingest
-from plait.retrieval.search import Hit, search
+from plait.retrieval.search import Hit, article_chunks, search, stored_chunks
 from plait.retrieval.store import chroma_client, vector_store
 
-__all__ = ["Hit", "IngestReport", "SentenceTransformerEmbeddings", "chroma_client", "embeddings_for", "ingest",
-           "local_embeddings", "search", "vector_store"]
+__all__ = ["Hit", "IngestReport", "SentenceTransformerEmbeddings", "article_chunks", "chroma_client", "embeddings_for", "ingest",
+           "local_embeddings", "search", "stored_chunks", "vector_store"]

@@ -36,7 +36,7 @@ _LOAD_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _load_once(path: str, device: str) -> Any:
+def _load_once(path: str, device: str, adapter: str | None = None) -> Any:
     # One copy per process: loading takes seconds, encoding is thread-safe in torch.
     from sentence_transformers import SentenceTransformer
 
@@ -49,29 +49,49 @@ def _load_once(path: str, device: str) -> Any:
     was_enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:
-        return SentenceTransformer(path, device=device, local_files_only=True)
+        model = SentenceTransformer(path, device=device, local_files_only=True)
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+    return _merge_adapter(model, adapter) if adapter else model
 
 
-def _load(path: str, device: str) -> Any:
+def _merge_adapter(model: Any, adapter: str) -> Any:
+    """Fold a LoRA adapter (a PEFT folder) into this copy of the model, so encoding costs what the base's does."""
+    if not (Path(adapter) / "adapter_config.json").is_file():
+        raise ModelFileError(f"No LoRA adapter at {adapter} (adapter_config.json missing). Train one with "
+                             "`python -m plait.chains.scorer_train` or pass the folder it wrote.")
+    from peft import PeftModel
+
+    transformer = model[0]
+    transformer.model = PeftModel.from_pretrained(transformer.model, adapter).merge_and_unload()
+    model.eval()
+    return model
+
+
+def _load(path: str, device: str, adapter: str | None = None) -> Any:
     with _LOAD_LOCK:  # lru_cache alone lets two threads load the model at once
-        return _load_once(path, device)
+        return _load_once(path, device, adapter)
 
 
 class SentenceTransformerEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over a local sentence-transformers model; vectors are unit length."""
+    """LangChain ``Embeddings`` over a local sentence-transformers model; vectors are unit length.
 
-    def __init__(self, path: str | Path | None = None, *, device: str = "cpu", batch_size: int = 64) -> None:
+    ``adapter`` is a LoRA folder (PEFT format) merged into the model at load, e.g. an evidence
+    scorer trained by :mod:`plait.finetune.unit_scorer`; the base model's copy stays untouched.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, device: str = "cpu", batch_size: int = 64,
+                 adapter: str | Path | None = None) -> None:
         self.path = str(path or packaged_model_path())
         self.device = device
         self.batch_size = batch_size
+        self.adapter = str(adapter) if adapter else None
 
     @property
     def model(self) -> Any:
         """The loaded SentenceTransformer (loaded on first use)."""
-        return _load(self.path, self.device)
+        return _load(self.path, self.device, self.adapter)
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         """Return a float32 matrix of unit vectors, one row per text."""

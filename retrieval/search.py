@@ -59,6 +59,35 @@ def search(query: str, *, store: Any, k: int = 4, mmr: bool = False, fetch_k: in
     return [_hit(doc, score) for doc, score in found[:k]]
 
 
+def article_chunks(hits: list[Hit], *, store: Any, articles: int = 2, limit: int = 40) -> list[Hit]:
+    """Every chunk of the ``articles`` best-ranked sources among ``hits`` (at most ``limit``), in reading order.
+
+    Retrieval ranks chunks, but the answer may sit in a chunk of the right article that ranked
+    below ``k``; these siblings (scored 0.0: not retrieved) let evidence selection see all of it.
+
+    Example:
+        >>> [h.chunk_index for h in article_chunks(search("refund time", store=store), store=store)]  # doctest: +SKIP
+        [0, 1, 0]
+    """
+    out: list[Hit] = []
+    for source in list(dict.fromkeys(h.source for h in hits if h.source))[:articles]:
+        out += stored_chunks(store, where={"source": source}, limit=limit)
+    return out[:limit]
+
+
+def stored_chunks(store: Any, *, where: dict[str, Any] | None = None, limit: int | None = None) -> list[Hit]:
+    """The chunks of ``store`` (matching ``where``), by source and in reading order, scored 0.0 (not retrieved).
+
+    Example:
+        >>> len(stored_chunks(store, where={"source": "/docs/refunds.md"}))  # doctest: +SKIP
+        2
+    """
+    got = store.get(where=where or None, include=["documents", "metadatas"], limit=limit)
+    pairs = sorted(zip(got["documents"], got["metadatas"]),
+                   key=lambda p: (str((p[1] or {}).get("source", "")), int((p[1] or {}).get("chunk_index", 0))))
+    return [_hit(Document(page_content=text, metadata=meta or {}), 0.0) for text, meta in pairs]
+
+
 def _mmr_order(query: str, docs: list[Document], store: Any, k: int, diversity: float) -> list[int]:
     """Indices of ``docs`` in maximal-marginal-relevance order: relevant, and unlike those chosen before."""
     stored = store.get(ids=[doc.id for doc in docs], include=["embeddings"])

@@ -51,3 +51,44 @@ def test_help_centre_store_rechunks_a_collection_an_older_plait_wrote(settings):
     metadatas = store.get(include=["metadatas"])["metadatas"]
     assert "old-0" not in store.get(include=[])["ids"] and all(m["units"] == "lines" for m in metadatas)
     assert sources(store) == {p.name for p in example_help_centre().glob("*.md")}
+
+
+def test_the_packaged_scorer_was_trained_on_the_question_files_as_they_are():
+    import hashlib
+    import json
+
+    from plait.agents.helpcentre import SCORER
+
+    manifest = json.loads((Path(plait.agents.__file__).parent / SCORER / "scorer.json").read_text())
+    data = Path(__file__).parents[2] / "finetune" / "data"
+    digest = hashlib.sha256()
+    for name in manifest["data"]:
+        digest.update((data / name).read_bytes())
+    assert digest.hexdigest()[:16] == manifest["data_hash"], "question files changed: run `make helpcentre-scorer`"
+    files = {p.name for p in data.glob("helpcentre_*.jsonl")}
+    assert files == set(manifest["data"]), "a question file is not in the scorer: run `make helpcentre-scorer`"
+
+
+@pytest.mark.real
+def test_the_help_centre_scorer_answers_from_the_row_and_refuses_what_it_does_not_cover(settings):
+    from plait.agents import help_centre_scorer
+    from plait.chains import rag
+
+    store = help_centre_store(settings=settings)
+    scorer = help_centre_scorer(store)
+    assert scorer is not None and 0.3 < scorer.min_similarity < 0.8
+    node = rag(store=store, scorer=scorer)
+    express = node.invoke("how much is express delivery?")
+    assert express.knew and "£6.95" in express.answer and "Express" in express.evidence[0]
+    for question in ("do you sell cars?", "what's your CEO's name?"):
+        assert not node.invoke(question).knew
+
+
+@pytest.mark.real
+def test_other_documents_get_no_help_centre_scorer(settings, tmp_path):
+    from plait.agents import help_centre_scorer
+
+    (tmp_path / "mine.md").write_text("# Opening hours\n\nWe answer the phone 9-5 on weekdays.\n")
+    store = vector_store("own-docs", settings=settings)
+    ingest([tmp_path / "mine.md"], store=store)
+    assert help_centre_scorer(store) is None
