@@ -29,6 +29,11 @@ def serve(
 
     from plait.serve import create_app
 
+    if any(not key.strip() for key in api_key or ()):
+        raise typer.BadParameter("an API key can't be empty; give the key clients will send", param_hint="--api-key")
+    if data_dir is not None and str(data_dir) in ("", "."):  # an empty value arrives as "."
+        raise typer.BadParameter("give a folder of its own for uploaded files and jobs, e.g. .plait/serve",
+                                 param_hint="--data-dir")
     keys = (*(api_key or ()), *api_keys_from_env())
     check_bind(host, api_keys=keys)  # refuses before anything listens
     server = create_app(api_keys=keys, data_dir=data_dir, max_body_bytes=max_body_bytes,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -294,6 +295,9 @@ class TraceStore:
         LangChain's run ids are time-ordered (UUIDv7), so calls made together share a start;
         ``plait traces list`` shows the random end instead.
         """
+        if not re.fullmatch(r"[0-9a-fA-F-]{1,64}", run_id):  # also keeps LIKE's % and _ out of the pattern
+            raise PlaitError(f"{run_id[:40]!r} is not a run id (hex digits and dashes, as `plait traces list` "
+                             "shows them); copy one from there.")
         flush_tracers(self.path)
         rows = self._conn.execute("SELECT * FROM traces WHERE run_id LIKE ? OR run_id LIKE ? LIMIT 2",
                                   [run_id + "%", "%" + run_id]).fetchall()

@@ -103,3 +103,41 @@ def test_error_and_model_text_with_square_brackets_print_as_written(capsys, monk
         main()
     err = capsys.readouterr().err
     assert "[local]" in err and "[/bold]" in err and "Traceback" not in err
+
+
+def run_main(monkeypatch, capsys, *argv):
+    """``plait ARGV`` through the script's entry; (exit code, what it printed)."""
+    monkeypatch.setattr("sys.argv", ["plait", *argv])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    captured = capsys.readouterr()
+    return exit_.value.code, captured.out + captured.err
+
+
+def test_arguments_that_are_not_utf8_get_an_error_not_a_traceback(isolated, monkeypatch, capsys):
+    # Found by the CLI sweep: "\udcff" is how Python hands over a byte that is not UTF-8.
+    for argv in (["moderate", "--text", "\udcff\udcfeabc"], ["traces", "show", "\udcff"],
+                 ["finetune", "openai", "list", "--api-key", "k\udcffey"]):
+        code, out = run_main(monkeypatch, capsys, *argv)
+        assert code == 2 and "is not UTF-8 text" in out and "Traceback" not in out
+
+
+def test_paths_that_cannot_be_used_get_an_error_naming_them(isolated, monkeypatch, capsys):
+    # Found by the CLI sweep: each ended in OSError / IsADirectoryError / FileNotFoundError tracebacks.
+    ScriptedChatModel(replies=["a"], callbacks=[SQLiteTracer(isolated / ".plait" / "traces.db")]).invoke("hi")
+    for out_file in ("x" * 100_000, "", "/nonexistent/dir/file.csv"):
+        code, out = run_main(monkeypatch, capsys, "traces", "export", "--out", out_file)
+        assert code == 1 and "cannot use" in out and "Check the path" in out and "Traceback" not in out
+
+
+
+@pytest.mark.real  # opens a Chroma collection before it reads the paths
+def test_ingest_of_a_path_too_long_for_the_system_says_so(isolated, monkeypatch, capsys):
+    code, out = run_main(monkeypatch, capsys, "ingest", "x" * 100_000)
+    assert code == 1 and "Traceback" not in out and "File name too long" in out
+
+
+def test_serve_refuses_an_empty_api_key_or_data_folder(isolated, monkeypatch, capsys):
+    for argv in (["serve", "--api-key", ""], ["serve", "--data-dir", ""]):
+        code, out = run_main(monkeypatch, capsys, *argv)
+        assert code == 2 and ("API key can't be empty" in out or "folder of its own" in out)

@@ -75,7 +75,10 @@ def test_store_lookup_by_prefix_and_node_filter(tmp_path):
     assert store.get(full[-12:])["run_id"] == full
     assert store.get(full)["run_id"] == full
     with pytest.raises(PlaitError, match="matches no trace"):
-        store.get("zzzz")
+        store.get("ffff0000ffff")
+    for wrong in ("zzzz", "%", "x" * 100_000):  # 100 kB once made SQLite's LIKE give up with its own error
+        with pytest.raises(PlaitError, match="not a run id"):
+            store.get(wrong)
 
 
 def test_missing_database_says_what_to_do(tmp_path):
