@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -77,4 +78,10 @@ def help_centre_scorer(store: Any = None) -> UnitScorer | None:
         # By file and folder name, not full path: a collection filled from another checkout is the same help centre.
         if source.parent.name != Path(ARTICLES).name or not (example_help_centre() / source.name).is_file():
             return None
+    return _packaged_scorer()
+
+
+@lru_cache(maxsize=1)
+def _packaged_scorer() -> UnitScorer:
+    # One per process: its unit embeddings are cached in it, for every assistant and RAG node built.
     return load_scorer(Path(str(resources.files("plait.agents").joinpath(SCORER))))

@@ -49,6 +49,11 @@ class UnitScorer:
     """Shown in traces and benchmark reports."""
     info: dict[str, Any] = field(default_factory=dict, compare=False)
     """``scorer.json`` as written by the trainer: data, figures, how to rebuild."""
+    vectors: UnitVectors = field(init=False, repr=False, compare=False)
+    """Unit embeddings under this scorer, cached once for every RAG node that uses it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vectors", UnitVectors(self.embeddings))
 
 
 def load_scorer(folder: str | Path) -> UnitScorer:

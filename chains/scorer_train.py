@@ -107,7 +107,8 @@ def _fresh_model(rank: int) -> Any:
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
-    config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.1, target_modules=["query", "key", "value", "dense"])
+    config = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.1,
+                        target_modules=["query", "key", "value", "dense"])
     model[0].model = get_peft_model(model[0].model, config)  # ``auto_model`` is a read-only view of ``model``
     return model
 

@@ -82,6 +82,8 @@ def test_the_help_centre_scorer_answers_from_the_row_and_refuses_what_it_does_no
     assert express.knew and "£6.95" in express.answer and "Express" in express.evidence[0]
     for question in ("do you sell cars?", "what's your CEO's name?"):
         assert not node.invoke(question).knew
+    alone = rag(store=store, scorer=scorer, quote_margin=0.0).invoke("how much is express delivery?")
+    assert "£6.95" in alone.answer and "£9.95" not in alone.answer  # only units as good as the best are quoted
 
 
 @pytest.mark.real

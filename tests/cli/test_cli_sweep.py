@@ -16,8 +16,8 @@ import typer
 
 from plait.cli import app, main
 
-BAD = {"empty": "", "100 kB": "x" * 100_000, "non-UTF-8": "\udcff\udcfeabc", "missing file": "/nonexistent/dir/file.csv",
-       "wrong type": "abc"}
+BAD = {"empty": "", "100 kB": "x" * 100_000, "non-UTF-8": "\udcff\udcfeabc",
+       "missing file": "/nonexistent/dir/file.csv", "wrong type": "abc"}
 EXTRA = {("ask",): ["--max-tokens", "1"]}
 """Keeps a command that accepts the value quick: ``ask`` then answers a question, in one token."""
 SKIP = {("finetune", "tools")}

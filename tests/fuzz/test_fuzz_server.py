@@ -15,14 +15,16 @@ from plait.config import Settings
 from plait.serve import create_app
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60)
-json_like = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | text
+json_like = st.recursive(scalars,
                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
                          max_leaves=10)
 ROUTES = {
     "/v1/chat/completions": ["model", "messages", "temperature", "top_p", "max_tokens", "stop", "n", "stream",
                              "response_format", "tools", "seed"],
     "/v1/embeddings": ["model", "input", "encoding_format", "dimensions"],
-    "/v1/fine_tuning/jobs": ["model", "training_file", "validation_file", "hyperparameters", "method", "suffix", "seed"],
+    "/v1/fine_tuning/jobs": ["model", "training_file", "validation_file", "hyperparameters", "method", "suffix",
+                             "seed"],
 }
 messages = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "system", "tool", "x"]),
                                            "content": json_like}), max_size=3)
