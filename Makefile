@@ -66,7 +66,7 @@ jailbreak-head: install
 	$(PY) -m pip install -q --no-deps pyrit==1.1.0
 	$(PY) -m plait.chains.jailbreak_train
 
-# Rebuilds the example help centre's evidence scorer (a ~1 MB LoRA on MiniLM; ~25 min on 2 cores, resumable).
+# Rebuilds the example help centre's evidence scorer (a ~1 MB LoRA on MiniLM; ~45 min on 2 cores, resumable).
 HC_QUESTIONS := $(wildcard finetune/data/helpcentre_dev*.jsonl finetune/data/helpcentre_train_*.jsonl)
 helpcentre-scorer: install
 	$(PY) -m plait.chains.scorer_train --docs agents/data/helpcentre --data $(HC_QUESTIONS) \

@@ -12,10 +12,14 @@ MiniLM gets a LoRA adapter (rank 8 on every linear layer, ~1 MB) trained with a 
 loss: the positive must beat the question's other candidates, the other questions' units and a
 fixed "none of these" score (``margin``); an out-of-scope question must lose to that score.
 The "don't know" threshold is measured out of fold: the data files are split in two groups,
-a scorer trained on each group scores the other, and the threshold refuses ``refuse`` of the
-out-of-scope questions it never saw. Training is resumable (a checkpoint after each epoch).
+a scorer trained on each group scores the other (over every unit of the collection, as it will
+search them in use), and the threshold refuses ``refuse`` of the out-of-scope questions it never
+saw. Training is resumable (a checkpoint after each epoch); hard negatives are mined with the
+scorer being trained at each epoch's start (``mine``).
 
     python -m plait.chains.scorer_train --docs DOCS --data q1.jsonl q2.jsonl --out my_scorer
+    python -m plait.chains.scorer_train ... --out my_scorer --keep-folds   # keeps the calibration scorers
+    python -m plait.chains.scorer_train ... --out my_scorer --recalibrate  # re-measures the threshold with them
     make helpcentre-scorer     # rebuilds the example help centre's packaged scorer
 
 Example:
@@ -42,9 +46,9 @@ import numpy as np
 
 from plait.chains.evidence import Evidence, candidates, normalise_question, unit_text
 from plait.chains.rag import DEFAULT_THRESHOLD, WHOLE_ARTICLES
-from plait.chains.scorer import MANIFEST
+from plait.chains.scorer import INDEX_CHUNKS, MANIFEST
 from plait.records import stream_records
-from plait.retrieval import article_chunks, ingest, search, vector_store
+from plait.retrieval import article_chunks, ingest, search, stored_chunks, vector_store
 from plait.retrieval.embeddings import PACKAGED_MODEL, packaged_model_path
 
 
@@ -60,6 +64,10 @@ class ScorerOptions:
     batch_size: int = 16
     hard_negatives: int = 3
     """Other candidates of the same question in each batch: the near misses the scorer must learn."""
+    mine: int = 8
+    """Hard negatives come from the ``mine`` wrong candidates the scorer itself ranks highest (re-scored at
+    the start of each epoch); 0 draws them from all candidates. On the help centre, judged on writers the
+    scorer never saw: fact accuracy 88.2% -> 90.7%, in-scope refusals 44 -> 31 of 828, same out-of-scope refusals."""
     margin: float = 0.5
     """Similarity a positive must beat and an out-of-scope question must stay under."""
     temperature: float = 0.05
@@ -126,7 +134,8 @@ def _batch_loss(model: Any, batch: list[dict], options: ScorerOptions, rng: rand
     questions, units, targets = [], [], []
     for ex in batch:
         questions.append(ex["question"])
-        negatives = [u for u, good in zip(ex["units"], ex["labels"]) if not good]
+        hardest = ex.get("hardest") if options.mine else None  # set by _mine at each epoch's start
+        negatives = hardest or [u for u, good in zip(ex["units"], ex["labels"]) if not good]
         if ex["out_of_scope"]:
             targets.append(-1)
         else:
@@ -166,6 +175,8 @@ def fit(examples: list[dict], options: ScorerOptions, *, checkpoint: Path | None
     with tqdm(total=total, initial=start * per_epoch, desc=f"scorer {label}".strip(), unit="step") as bar:
         for epoch in range(start, options.epochs):
             rng = random.Random(options.seed * 1000 + epoch)
+            if options.mine:
+                _mine(model, usable, options.mine)
             order = usable[:]
             rng.shuffle(order)
             model.train()
@@ -186,20 +197,57 @@ def fit(examples: list[dict], options: ScorerOptions, *, checkpoint: Path | None
     return model
 
 
-def best_similarities(model: Any, examples: list[dict]) -> list[tuple[float, bool, bool]]:
-    """Per question: the best unit's similarity, out of scope or not, and whether the best unit holds the facts."""
+def _vectors(model: Any, texts: list[str], batch: int = 256) -> Any:
+    """Embeddings of ``texts`` in eval mode, in batches (units repeat across questions: embed each once)."""
     import torch
 
-    out = []
+    model.eval()
     with torch.no_grad():
-        for ex in examples:
-            if not ex["units"]:
-                out.append((0.0, ex["out_of_scope"], False))
-                continue
-            scores = (_embed(model, ex["units"]) @ _embed(model, [ex["question"]]).T)[:, 0].numpy()
-            best = int(np.argmax(scores))
-            out.append((float(scores[best]), ex["out_of_scope"], bool(ex["labels"][best])))
+        return torch.cat([_embed(model, texts[i:i + batch]) for i in range(0, len(texts), batch)])
+
+
+def _mine(model: Any, examples: list[dict], keep: int) -> None:
+    """Store in each example its ``keep`` wrong candidates the model now ranks highest (``hardest``)."""
+    texts = list(dict.fromkeys(u for ex in examples for u in ex["units"]))
+    vectors, questions = _vectors(model, texts), _vectors(model, [ex["question"] for ex in examples])
+    row = {text: i for i, text in enumerate(texts)}
+    for ex, question in zip(examples, questions):
+        wrong = [u for u, good in zip(ex["units"], ex["labels"]) if not good]
+        if wrong:
+            scores = (vectors[[row[u] for u in wrong]] @ question).tolist()
+            ex["hardest"] = [u for _, u in sorted(zip(scores, wrong), key=lambda pair: -pair[0])[:keep]]
+    model.train()
+
+
+def best_similarities(model: Any, examples: list[dict], *, pool: list[str] | None = None
+                      ) -> list[tuple[float, bool, bool]]:
+    """Per question: the best unit's similarity, out of scope or not, and whether the best unit holds the facts.
+
+    ``pool`` (every unit of the collection) is searched too, as :class:`~plait.chains.scorer.UnitIndex`
+    does at answer time: a threshold measured on the retrieved candidates alone refuses fewer
+    out-of-scope questions in use than it promised.
+    """
+    texts = list(dict.fromkeys([u for ex in examples for u in ex["units"]] + (pool or [])))
+    vectors, questions = _vectors(model, texts), _vectors(model, [ex["question"] for ex in examples])
+    row = {text: i for i, text in enumerate(texts)}
+    everywhere = vectors[[row[u] for u in pool]] if pool else None
+    out = []
+    for ex, question in zip(examples, questions):
+        anywhere = float((everywhere @ question).max()) if everywhere is not None else 0.0
+        if not ex["units"]:
+            out.append((anywhere, ex["out_of_scope"], False))
+            continue
+        scores = (vectors[[row[u] for u in ex["units"]]] @ question).numpy()
+        best = int(np.argmax(scores))
+        right = bool(ex["labels"][best]) and float(scores[best]) >= anywhere - 1e-6
+        out.append((max(float(scores[best]), anywhere), ex["out_of_scope"], right))
     return out
+
+
+def collection_units(store: Any) -> list[str]:
+    """Every unit of ``store`` as the scorer embeds it (empty past the size the unit index searches)."""
+    chunks = stored_chunks(store)
+    return [unit_text(u, h) for u, h in candidates(chunks)] if len(chunks) <= INDEX_CHUNKS else []
 
 
 def calibrate(scored: list[tuple[float, bool, bool]], refuse: float) -> tuple[float, dict[str, float]]:
@@ -248,12 +296,12 @@ def train_scorer(items: list[dict], *, store: Any, out: str | Path, options: Sco
     report = ScorerReport(0.0, len(items), sum(any(ex["labels"]) for ex in examples),
                           sum(ex["out_of_scope"] for ex in examples))
     if threshold is None:
-        scored = []
+        scored, pool = [], collection_units(store)
         for group in (0, 1):
             held = [ex for ex in examples if ex["group"] == group]
             model = fit([ex for ex in examples if ex["group"] != group], options,
                         checkpoint=out / f".fold{group}", label=f"fold {group + 1}/2")
-            scored += best_similarities(model, held)
+            scored += best_similarities(model, held, pool=pool)
             if keep_folds:  # a scorer that never saw group ``group``: for measuring the whole RAG path on it
                 _save(model, out.parent / f"{out.name}-without-group{group}", {"held_out_group": group})
         threshold, report.out_of_fold = calibrate(scored, options.refuse)
@@ -270,6 +318,39 @@ def train_scorer(items: list[dict], *, store: Any, out: str | Path, options: Sco
     for name in (".fold0", ".fold1", ".final"):  # done: a later run on other data must not resume from these
         shutil.rmtree(out / name, ignore_errors=True)
     return report
+
+
+def _load_fold(folder: Path) -> Any:
+    from peft import PeftModel
+    from sentence_transformers import SentenceTransformer
+
+    if not (folder / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"{folder} holds no calibration scorer: train with --keep-folds first.")
+    model = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
+    model[0].model = PeftModel.from_pretrained(model[0].model, str(folder))
+    model.eval()
+    return model
+
+
+def recalibrate(items: list[dict], *, store: Any, out: str | Path, refuse: float = ScorerOptions.refuse) -> float:
+    """Measure ``out``'s threshold again with the calibration scorers kept beside it (``--keep-folds``), no training.
+
+    For a new ``refuse`` share, or after a change to how the threshold is measured; writes it to both.
+    """
+    out = Path(out)
+    examples = examples_for(items, store=store)
+    scored, pool = [], collection_units(store)
+    for group in (0, 1):
+        model = _load_fold(out.parent / f"{out.name}-without-group{group}")
+        scored += best_similarities(model, [ex for ex in examples if ex["group"] == group], pool=pool)
+    threshold, measured = calibrate(scored, refuse)
+    for folder in (out, *(out.parent / f"{out.name}-without-group{group}" for group in (0, 1))):
+        _save(None, folder, {"min_similarity": threshold})
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest["out_of_fold"] = measured
+    manifest["options"] = {**manifest.get("options", {}), "refuse": refuse}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return threshold
 
 
 def read_questions(paths: list[Path]) -> list[dict]:
@@ -291,11 +372,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=ScorerOptions.epochs)
     parser.add_argument("--threshold", type=float, default=None, help="skip calibration, use this threshold")
     parser.add_argument("--keep-folds", action="store_true", help="keep the two calibration scorers beside --out")
+    parser.add_argument("--recalibrate", action="store_true",
+                        help="only measure the threshold again, with the scorers --keep-folds kept")
     args = parser.parse_args(argv)
     items = read_questions(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         store = vector_store("scorer-train", path=tmp)
         ingest([args.docs], store=store)
+        if args.recalibrate:
+            print(json.dumps({"min_similarity": recalibrate(items, store=store, out=args.out)}), file=sys.stderr)
+            return
         report = train_scorer(items, store=store, out=args.out, options=ScorerOptions(epochs=args.epochs),
                               threshold=args.threshold, keep_folds=args.keep_folds,
                               info={"data": [p.name for p in args.data], "data_hash": _data_hash(args.data),

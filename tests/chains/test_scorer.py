@@ -7,7 +7,8 @@ import pytest
 
 from plait.chains import rag
 from plait.chains.scorer import load_scorer
-from plait.chains.scorer_train import ScorerOptions, best_similarities, calibrate, examples_for, fit, train_scorer
+from plait.chains.scorer_train import (ScorerOptions, best_similarities, calibrate, examples_for, fit, recalibrate,
+                                       train_scorer)
 from plait.errors import ModelFileError
 from plait.retrieval import article_chunks, ingest, search, vector_store
 
@@ -76,13 +77,33 @@ def test_article_chunks_brings_every_chunk_of_the_best_articles(store):
 @pytest.mark.train
 def test_training_writes_a_calibrated_scorer_that_rag_uses(store, tmp_path):
     options = ScorerOptions(epochs=1, batch_size=4)
-    report = train_scorer(items(), store=store, out=tmp_path / "mine", options=options, info={"data": ["test"]})
+    report = train_scorer(items(), store=store, out=tmp_path / "mine", options=options, info={"data": ["test"]},
+                          keep_folds=True)
     saved = json.loads((tmp_path / "mine" / "scorer.json").read_text())
     assert saved["min_similarity"] == report.min_similarity and 0 < report.min_similarity < 1
     assert set(report.out_of_fold) == {"out_of_scope_refused", "in_scope_answered", "top1"}
     assert not any(p.name.startswith(".") for p in (tmp_path / "mine").iterdir())  # checkpoints removed
     answer = rag(store=store, scorer=tmp_path / "mine").invoke("express cost pls")
     assert answer.knew and "£6.95" in answer.answer
+    # The kept calibration scorers measure the threshold again without training: the same one.
+    (tmp_path / "mine" / "scorer.json").write_text(json.dumps({**saved, "min_similarity": 0.99}))
+    assert recalibrate(items(), store=store, out=tmp_path / "mine") == report.min_similarity
+    assert load_scorer(tmp_path / "mine").min_similarity == report.min_similarity
+
+
+@pytest.mark.train
+def test_calibration_searches_every_unit_of_the_collection_as_rag_does(store):
+    from plait.chains.scorer_train import _fresh_model, collection_units
+
+    examples = examples_for(items(), store=store)
+    model = _fresh_model(rank=2)
+    pool = collection_units(store)
+    assert "Delivery charges — UK prices: Service: Express delivery; Price: £6.95" in pool
+    alone, searched = best_similarities(model, examples), best_similarities(model, examples, pool=pool)
+    assert all(b >= a - 1e-5 for (a, _, _), (b, _, _) in zip(alone, searched))
+    # A unit outside the candidates that matches better is what RAG would find: it sets the best score.
+    echo = best_similarities(model, examples[:1], pool=pool + [examples[0]["question"]])
+    assert echo[0][0] > 0.99 and echo[0][2] is False
 
 
 @pytest.mark.train
@@ -97,3 +118,21 @@ def test_an_interrupted_training_resumes_from_its_last_epoch(store, tmp_path):
     fresh = np.array([s for s, _, _ in best_similarities(fit(examples, ScorerOptions(epochs=1, batch_size=4, seed=1)),
                                                           examples)])
     assert not np.allclose(a, fresh, atol=1e-3)  # and the comparison above could have failed
+
+
+@pytest.mark.train
+def test_mining_keeps_the_wrong_candidates_the_model_ranks_highest(store):
+    from plait.chains.scorer_train import _embed, _fresh_model, _mine
+
+    examples = examples_for(items(), store=store)
+    model = _fresh_model(rank=2)
+    _mine(model, examples, keep=2)
+    model.eval()  # _mine leaves it training (dropout on); compare without dropout, as it scored
+    answerable = [ex for ex in examples if any(ex["labels"]) and not all(ex["labels"])]
+    assert answerable
+    for ex in answerable:
+        wrong = [u for u, good in zip(ex["units"], ex["labels"]) if not good]
+        assert 1 <= len(ex["hardest"]) <= 2 and set(ex["hardest"]) <= set(wrong)
+        scores = (_embed(model, wrong) @ _embed(model, [ex["question"]]).T)[:, 0].tolist()
+        ranked = [u for _, u in sorted(zip(scores, wrong), key=lambda pair: -pair[0])]
+        assert ex["hardest"] == ranked[:len(ex["hardest"])]
