@@ -307,11 +307,13 @@ def _answer_in_context(answer_from_kb: Any, scoped_kb: Any, state: SupportState,
     scope = scopes.get(state.get("topic", "")) if state.get("topic_confidence", 0) >= TOPIC_SCOPE else None
     result = None
     for query in queries:
+        # Read with the previous message, the follow-up's own words still choose the unit ("and next day?").
+        asked = {"question": query, "focus": message if query is context else None}
         if scope:
-            result = scoped_kb.invoke({"question": query, "filter": {"source": {"$in": scope}}})
+            result = scoped_kb.invoke({**asked, "filter": {"source": {"$in": scope}}})
             if result.knew:
                 return result
-        result = answer_from_kb.invoke(query)
+        result = answer_from_kb.invoke(asked)
         if result.knew:
             return result
     return result

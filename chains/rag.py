@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -39,7 +39,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from pydantic import BaseModel
 
-from plait.chains.evidence import Evidence, UnitVectors, normalise_question, select_evidence
+from plait.chains.evidence import Evidence, UnitVectors, normalise_question, select_evidence, unit_text
 from plait.chains.faithful import check_answer
 from plait.chains.inputs import text_field
 from plait.chains.prompts import DONT_KNOW, RAG, RAG_EVIDENCE, RAG_PASSAGE
@@ -167,6 +167,9 @@ class _Rag:
         evidence = selection.units
         if not evidence or selection.best_similarity < self.min_similarity:
             return RagAnswer(question=question, answer=DONT_KNOW, sources=[], knew=False)
+        focus = value.get("focus") if isinstance(value, Mapping) else None
+        if focus:  # a follow-up searched with its context: the context finds the units, the follow-up picks one
+            evidence = self._refocus(evidence, normalise_question(str(focus)))
         articles = best_per_article(hits + [e.hit for e in evidence])
         number = {h.source: i for i, h in enumerate(articles, 1)}
         # Units far behind the best are left out: a neighbouring table row quoted "just in case" states a wrong price.
@@ -187,6 +190,12 @@ class _Rag:
             return self._answer(articles, text + cite, "checked", answer, reply)
         return self._answer(articles, quote(units, number), "fallback",
                             {**answer, "rejected": verdict.reasons, "draft": text}, reply)
+
+    def _refocus(self, evidence: list[Evidence], focus: str) -> list[Evidence]:
+        """``evidence`` scored and ordered by similarity to ``focus`` instead of the question."""
+        scores = self.vectors([unit_text(e.text, e.hit) for e in evidence]) @ self.vectors.query(focus)
+        return [replace(e, score=round(float(score), 4)) for score, e in
+                sorted(zip(scores, evidence), key=lambda pair: -pair[0])]
 
     def _reply(self, variables: dict[str, str], config: RunnableConfig) -> Any:
         messages = self.prompt.template.invoke(variables).to_messages()
@@ -223,7 +232,10 @@ def rag(collection: str | None = None, *, store: Any = None, model: str | BaseCh
     with a scorer, none with the ranker, whose scores are probabilities).
 
     The input is the question, or ``{"question": ..., "filter": WHERE}`` to search only chunks whose
-    metadata match a Chroma ``where`` clause (``{"source": {"$in": [...]}}``: some articles).
+    metadata match a Chroma ``where`` clause (``{"source": {"$in": [...]}}``: some articles). With
+    ``"focus": TEXT`` (a follow-up such as "and next day?", when ``question`` is it with the previous
+    message), the question finds the evidence and decides "don't know", and the units are then ordered
+    by how close they are to the follow-up alone.
 
     Example:
         >>> rag("helpcentre", mode="checked").invoke("can i pay with bitcoin?").mode  # doctest: +SKIP
