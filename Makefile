@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.plait-installed
 # The edit loop: no model inference, no training, no browser.
 FAST   := not real and not train and not browser
 
-.PHONY: install browser demo lint test test-fast wheel-check bench jailbreak-head helpcentre-scorer clean
+.PHONY: install browser demo lint test test-fast wheel-check bench jailbreak-head helpcentre-scorer tool-scorer clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ HC_QUESTIONS := $(wildcard finetune/data/helpcentre_dev*.jsonl finetune/data/hel
 helpcentre-scorer: install
 	$(PY) -m plait.chains.scorer_train --docs agents/data/helpcentre --data $(HC_QUESTIONS) \
 		--out agents/data/helpcentre-scorer
+
+# Rebuilds the tool scorer (which tool next, or none; a ~1 MB LoRA on MiniLM; ~14 min on 2 cores, resumable).
+tool-scorer: install
+	$(PY) -m plait.agents.tool_choice --out agents/data/tool-scorer
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache build dist

@@ -28,9 +28,19 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import interrupt
 
-from plait.agents.prompts import NOT_APPROVED, PARSE_GIVE_UP, REACT, REACT_RETRY, REACT_TOOLS, STEP_LIMIT
-from plait.agents.protocol import describe_tools, parse_reply, protocol_schema, to_protocol
-from plait.agents.router import ToolRouter
+from plait.agents.prompts import (
+    NOT_APPROVED,
+    PARSE_GIVE_UP,
+    REACT,
+    REACT_RETRY,
+    REACT_TOOLS,
+    ROUTER_ANSWER,
+    STEP_LIMIT,
+)
+from plait.agents.protocol import _args_schema, describe_tools, parse_reply, protocol_schema, to_protocol
+from plait.agents.router import ToolRouter, _readable, _turn
+from plait.agents.tool_choice import TOOL_SCORER, ToolChooser
+from plait.agents.values import annotate, normalise_args
 from plait.errors import OutputParseError
 from plait.models import ModelSettings, capabilities, resolve_model
 from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
@@ -94,13 +104,35 @@ class _Agent:
         else:
             messages = list(state["messages"]) if self.native else \
                 [*self.system, *to_protocol(state["messages"], thoughts=self.thoughts)]
-            llm, names = self.llm, self.names
-            if self.gate is not None and self.gate.first_step(state["messages"]):
-                # The router decides whether a tool is needed and which; the model writes the call.
-                allowed = self.gate.choose(state["messages"])
-                llm, names = self._constrained(allowed, answer=not allowed), [t.name for t in allowed]
-            reply = self._reply(messages, llm, names)
+            if isinstance(self.gate, ToolChooser):
+                reply = self._chosen(state["messages"], messages)
+            else:
+                llm, names = self.llm, self.names
+                if self.gate is not None and self.gate.first_step(state["messages"]):
+                    # The router decides whether a tool is needed and which; the model writes the call.
+                    allowed = self.gate.choose(state["messages"])
+                    llm, names = self._constrained(allowed, answer=not allowed), [t.name for t in allowed]
+                reply = self._reply(messages, llm, names)
         return {"messages": [reply], "steps": 0 if not reply.tool_calls else steps + 1}
+
+    def _chosen(self, history: Sequence[BaseMessage], messages: list[BaseMessage]) -> AIMessage:
+        """A step decided by the tool scorer: it picks the next tool (or none), the model writes only the call."""
+        request, turn = _turn(history)
+        done = [(str(m.name), m.content) for m in turn if isinstance(m, ToolMessage)]
+        tool = self.gate.choose(request, self.tools, done)
+        if tool is None:
+            if done:  # quote what the tools returned: a value the model never rewrites cannot be misquoted
+                return AIMessage(ROUTER_ANSWER.format(result=_readable(done[-1][1])))
+            return self._reply(messages, self._constrained([], answer=True), [])
+        # Dates, times and numbers in words get their machine form beside them: the model copies, not converts.
+        for index in range(len(messages) - 1, -1, -1):
+            if isinstance(messages[index], HumanMessage) and str(messages[index].content) == request:
+                messages = [*messages[:index], HumanMessage(annotate(request)), *messages[index + 1:]]
+                break
+        reply = self._reply(messages, self._constrained([tool], answer=False), [tool.name])
+        for call in reply.tool_calls:
+            call["args"] = normalise_args(call["args"], _args_schema(tool))
+        return reply
 
     def _reply(self, messages: list[BaseMessage], llm: Any = None, names: Sequence[str] | None = None) -> AIMessage:
         llm, names = llm or self.llm, self.names if names is None else names
@@ -128,6 +160,12 @@ def _approve_node(sensitive: set[str]):
     return approve
 
 
+def _chooser(tool_scorer: Any) -> ToolChooser:
+    if isinstance(tool_scorer, ToolChooser):
+        return tool_scorer
+    return ToolChooser.load(tool_scorer or TOOL_SCORER)
+
+
 def trained_for_tools(llm: BaseChatModel) -> bool:
     """True when ``llm`` is an adapter trained to call tools (it expects :data:`REACT_TOOLS`, no thoughts)."""
     return (getattr(llm, "adapter_task", None) or {}).get("kind") == TOOL_CALLING
@@ -135,7 +173,8 @@ def trained_for_tools(llm: BaseChatModel) -> bool:
 
 def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None = None, prompt: Prompt | None = None,
                 protocol: Protocol = "auto", thoughts: bool | None = None, max_steps: int = 6, retries: int = 2,
-                sensitive: Sequence[str] = (), checkpointer: Any = None, name: str = "react") -> Any:
+                sensitive: Sequence[str] = (), checkpointer: Any = None, name: str = "react",
+                tool_scorer: str | Path | ToolChooser | bool | None = None) -> Any:
     """Build a compiled ReAct graph over ``tools``.
 
     ``protocol`` picks native tool calling or the JSON protocol (``auto``: native where the
@@ -147,6 +186,12 @@ def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None 
     (:data:`REACT_TOOLS`, no ``thought`` field) and, with ``protocol="auto"``, run with the
     protocol its task records (``routed``, which measured best on held-out tools); other models
     get :data:`REACT` with thoughts.
+    With ``routed`` a tool scorer (:mod:`plait.agents.tool_choice`, the packaged one unless
+    ``tool_scorer`` names another folder or is a :class:`ToolChooser`) decides every step: which
+    tool next, or none; the model writes only that tool's arguments (dates, times and numbers in
+    words annotated with their machine form, then normalised to the schema), and after the last
+    result the answer quotes it. ``tool_scorer=False`` uses plain MiniLM similarity for the first
+    step only and lets the model go on alone (the earlier behaviour).
     ``prompt`` and ``thoughts`` override that. Tools named in ``sensitive`` (or whose metadata
     says ``sensitive``) wait for approval: the graph interrupts, and ``Command(resume="approve")``
     (or anything else, to refuse) continues it. ``max_steps`` bounds tool calls per turn.
@@ -155,11 +200,13 @@ def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None 
     trained = trained_for_tools(llm)
     if trained and protocol == "auto":  # the protocol the adapter measured best with, recorded in its task
         protocol = llm.adapter_task.get("protocol", "json")
-    router = ToolRouter(llm, tools) if protocol in ("router", "routed") else None
+    router = ToolRouter(llm, tools) if protocol == "router" or protocol == "routed" and tool_scorer is False else None
+    gate = router if protocol == "routed" and router is not None else \
+        _chooser(tool_scorer) if protocol == "routed" else None
     native = protocol not in ("router", "routed") and _native(llm, protocol)
     agent = _Agent(llm, tools, prompt or (REACT_TOOLS if trained else REACT), native, max_steps, retries,
                    thoughts=(not trained) if thoughts is None else thoughts,
-                   router=router if protocol == "router" else None, gate=router if protocol == "routed" else None)
+                   router=router if protocol == "router" else None, gate=gate)
     needs_approval = set(sensitive) | {t.name for t in tools if (t.metadata or {}).get("sensitive")}
 
     def route(state: AgentState) -> str:

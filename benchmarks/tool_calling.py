@@ -26,6 +26,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write  # noqa: E402
 
+from tqdm.auto import tqdm  # noqa: E402
+
 from plait.agents import react_agent  # noqa: E402
 from plait.agents.tool_training import spec_tool  # noqa: E402
 from plait.config import Settings  # noqa: E402
@@ -33,9 +35,14 @@ from plait.models import resolve_model  # noqa: E402
 
 EVAL = Path(__file__).parent / "data" / "tool_calling_eval.jsonl"
 GOALS = {"single_exact": 0.90, "no_tool_right": 0.90, "two_step_success": 0.75, "parse_failures": 0}
-SYSTEMS = {"base": ("local:gemma-3-270m", "json"), "router": ("local:gemma-3-270m", "router"),
-           "adapter": ("lora:tool-calls", "json"), "routed": ("lora:tool-calls", "routed")}
-"""name -> (model, react_agent protocol); ``routed``: the router decides the first step, the adapter writes."""
+SYSTEMS = {"base": ("local:gemma-3-270m", "json", {}), "router": ("local:gemma-3-270m", "router", {}),
+           "adapter": ("lora:tool-calls", "json", {}),
+           "routed-similarity": ("lora:tool-calls", "routed", {"tool_scorer": False}),
+           "chooser-base": ("local:gemma-3-270m", "routed", {}),
+           "routed": ("lora:tool-calls", "routed", {})}
+"""name -> (model, react_agent protocol, options). ``routed``: the tool scorer decides every step, the
+adapter writes the calls; ``routed-similarity``: plain MiniLM decides the first step only (before the
+tool scorer); ``chooser-base``: the tool scorer with the base model writing the calls."""
 
 
 def same(expected: Any, got: Any) -> bool:
@@ -66,10 +73,11 @@ def _tools(case: Mapping[str, Any]) -> list[Any]:
     return [spec_tool(t, runner(t["name"])) for t in case["tools"]]
 
 
-def run_case(case: Mapping[str, Any], llm: Any, protocol: str) -> dict[str, Any]:
+def run_case(case: Mapping[str, Any], llm: Any, protocol: str, options: Mapping[str, Any] | None = None
+             ) -> dict[str, Any]:
     """Run one case through a fresh agent; return the calls made, the final answer and the verdicts."""
     expected = case.get("calls", [])
-    agent = react_agent(_tools(case), model=llm, protocol=protocol, max_steps=len(expected) + 1)
+    agent = react_agent(_tools(case), model=llm, protocol=protocol, max_steps=len(expected) + 1, **(options or {}))
     started = time.perf_counter()
     messages = agent.invoke({"messages": [("human", case["request"])]})["messages"]
     seconds = time.perf_counter() - started
@@ -112,11 +120,12 @@ def meets(summary: Mapping[str, Any]) -> dict[str, bool]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--systems", default="base,router,adapter,routed")
+    parser.add_argument("--systems", default="base,router,adapter,routed-similarity,routed")
     parser.add_argument("--set", type=Path, default=EVAL, help="held-out cases (JSONL)")
     parser.add_argument("--adapter", default=SYSTEMS["adapter"][0], help="adapter reference for adapter/routed")
     parser.add_argument("--limit", type=int, default=0, help="first N cases of each kind (0 = all)")
     parser.add_argument("--out", default="tool_calling", help="write benchmarks/results/NAME.json")
+    parser.add_argument("--rows", type=Path, help="also write every case's verdict to this JSONL file")
     args = parser.parse_args()
     cases = [json.loads(line) for line in args.set.read_text(encoding="utf-8").splitlines() if line.strip()]
     if args.limit:
@@ -124,16 +133,19 @@ def main() -> None:
     settings = Settings(tracing=False)
     report: dict[str, Any] = {"set": args.set.name, "goals": GOALS, "systems": {}}
     for system in args.systems.split(","):
-        ref, protocol = SYSTEMS[system]
+        ref, protocol, options = SYSTEMS[system]
         model = args.adapter if ref == SYSTEMS["adapter"][0] else ref
         llm = resolve_model(model, settings=settings)
-        rows = [run_case(case, llm, protocol) for case in cases]
+        rows = [run_case(case, llm, protocol, options) for case in tqdm(cases, desc=system, unit="case")]
         summary = summarise(rows)
         report["systems"][system] = {"model": model, "protocol": protocol,
                                      **summary, "meets": meets(summary),
                                      "failures": [r for r in rows if not (r["exact"] and (r["kind"] == "single"
                                                                                             or r["answer_holds"]))][:25]}
         print(system, json.dumps(summary), flush=True)
+        if args.rows:
+            with args.rows.open("a", encoding="utf-8") as out:
+                out.writelines(json.dumps({"system": system, **r}, ensure_ascii=False) + "\n" for r in rows)
         write(args.out, report)  # after every system: a later crash keeps the figures so far
 
 

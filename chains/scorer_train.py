@@ -269,7 +269,8 @@ def _data_hash(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _save(model: Any, folder: Path, fields: dict[str, Any]) -> None:
+def save_scorer(model: Any, folder: Path, fields: dict[str, Any]) -> None:
+    """Write ``model``'s adapter (unless None) to ``folder`` and merge ``fields`` into its ``scorer.json``."""
     folder.mkdir(parents=True, exist_ok=True)
     if model is not None:
         model[0].model.save_pretrained(str(folder))
@@ -303,14 +304,14 @@ def train_scorer(items: list[dict], *, store: Any, out: str | Path, options: Sco
                         checkpoint=out / f".fold{group}", label=f"fold {group + 1}/2")
             scored += best_similarities(model, held, pool=pool)
             if keep_folds:  # a scorer that never saw group ``group``: for measuring the whole RAG path on it
-                _save(model, out.parent / f"{out.name}-without-group{group}", {"held_out_group": group})
+                save_scorer(model, out.parent / f"{out.name}-without-group{group}", {"held_out_group": group})
         threshold, report.out_of_fold = calibrate(scored, options.refuse)
         if keep_folds:
             for group in (0, 1):
-                _save(None, out.parent / f"{out.name}-without-group{group}", {"min_similarity": threshold})
+                save_scorer(None, out.parent / f"{out.name}-without-group{group}", {"min_similarity": threshold})
     report.min_similarity = threshold
     model = fit(examples, options, checkpoint=out / ".final", label="final")
-    _save(model, out, {})
+    save_scorer(model, out, {})
     report.minutes = round((time.perf_counter() - started) / 60, 1)
     manifest = {"name": out.name, "base": PACKAGED_MODEL, "min_similarity": threshold, **asdict(report),
                 "options": asdict(options), **(info or {})}
@@ -345,7 +346,7 @@ def recalibrate(items: list[dict], *, store: Any, out: str | Path, refuse: float
         scored += best_similarities(model, [ex for ex in examples if ex["group"] == group], pool=pool)
     threshold, measured = calibrate(scored, refuse)
     for folder in (out, *(out.parent / f"{out.name}-without-group{group}" for group in (0, 1))):
-        _save(None, folder, {"min_similarity": threshold})
+        save_scorer(None, folder, {"min_similarity": threshold})
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     manifest["out_of_fold"] = measured
     manifest["options"] = {**manifest.get("options", {}), "refuse": refuse}

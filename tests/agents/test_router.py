@@ -43,16 +43,43 @@ def test_tool_text_and_readable_results():
     assert _readable("plain text ") == "plain text"
 
 
-def test_routed_protocol_lets_the_router_pick_the_first_tool_and_the_model_write_the_call():
+def test_routed_protocol_without_the_scorer_lets_similarity_pick_the_first_tool_and_the_model_go_on():
     # The model tries the distractor first: outside the router's choice, so it is asked again.
     llm = ScriptedChatModel(replies=['{"tool": "tide_times", "args": {"harbour": "x"}}',
                                      '{"tool": "renewLoan", "args": {"barcode": "B-1"}}',
                                      '{"answer": "Renewed B-1 until 2026-12-20."}'])
-    out = react_agent([TIDES, LOANS], model=llm, protocol="routed", thoughts=False).invoke(
+    out = react_agent([TIDES, LOANS], model=llm, protocol="routed", thoughts=False, tool_scorer=False).invoke(
         {"messages": [("human", "renew my library book B-1 please")]})
     assert "unknown tool 'tide_times'; tools: renewLoan" in llm.calls[1][-1].content
     assert out["messages"][1].tool_calls[0]["args"] == {"barcode": "B-1"}
     assert out["messages"][-1].content == "Renewed B-1 until 2026-12-20."
+
+
+BOOK = spec_tool({"name": "bookCourt", "description": "Book a tennis court.",
+                  "parameters": {"type": "object", "properties": {
+                      "day": {"type": "string", "description": "YYYY-MM-DD"},
+                      "at": {"type": "string", "description": "start, HH:MM 24h"}}, "required": ["day", "at"]}},
+                 lambda **a: json.dumps({"booking": "CT-42", **a}))
+
+
+def test_routed_protocol_with_the_tool_scorer_decides_each_step_and_the_model_writes_only_the_call():
+    # The model copies the human forms; the annotation showed it the machine forms, normalising fixes them.
+    llm = ScriptedChatModel(replies=['{"tool": "bookCourt", "args": {"day": "3 July 2026", "at": "4:15pm"}}'])
+    out = react_agent([TIDES, LOANS, BOOK], model=llm, protocol="routed", thoughts=False).invoke(
+        {"messages": [("human", "book me a tennis court on 3 July 2026 at 4:15pm")]})
+    assert "3 July 2026 (2026-07-03) at 4:15pm (16:15)" in llm.calls[0][-1].content
+    assert out["messages"][1].tool_calls[0]["args"] == {"day": "2026-07-03", "at": "16:15"}
+    # The scorer saw the booking and stopped; the answer quotes the result without a model call.
+    assert out["messages"][-1].content == "Here is what I found: booking: CT-42; day: 2026-07-03; at: 16:15"
+    assert len(llm.calls) == 1
+
+
+def test_routed_protocol_with_the_tool_scorer_answers_small_talk_without_a_tool():
+    llm = ScriptedChatModel(replies=['{"answer": "Hello! How can I help?"}'])
+    out = react_agent([TIDES, LOANS, BOOK], model=llm, protocol="routed", thoughts=False).invoke(
+        {"messages": [("human", "hey there, thanks for the help earlier!")]})
+    assert [m.type for m in out["messages"]] == ["human", "ai"]
+    assert out["messages"][-1].content == "Hello! How can I help?"
 
 
 def test_an_argument_reply_cut_off_is_a_counted_parse_failure_not_a_crash():
