@@ -72,7 +72,7 @@ helpcentre-scorer: install
 	$(PY) -m plait.chains.scorer_train --docs agents/data/helpcentre --data $(HC_QUESTIONS) \
 		--out agents/data/helpcentre-scorer
 
-# Rebuilds the tool scorer (which tool next, or none; a ~1 MB LoRA on MiniLM; ~14 min on 2 cores, resumable).
+# Rebuilds the tool scorer (which tool next, or none; a ~1 MB LoRA on MiniLM; ~28 min on 2 cores, resumable).
 tool-scorer: install
 	$(PY) -m plait.agents.tool_choice --out agents/data/tool-scorer
 

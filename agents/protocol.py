@@ -128,9 +128,15 @@ def parse_reply(text: str, tool_names: Sequence[str]) -> AIMessage:
     raise OutputParseError("the object has neither 'tool' nor 'answer'", output=text)
 
 
-def to_protocol(messages: Sequence[Any], *, thoughts: bool = True) -> list[Any]:
-    """Rewrite history in the protocol's own form: AI turns as JSON, tool results as Observation turns."""
+def to_protocol(messages: Sequence[Any], *, thoughts: bool = True, annotate_requests: bool = False) -> list[Any]:
+    """Rewrite history in the protocol's own form: AI turns as JSON, tool results as Observation turns.
+
+    ``annotate_requests`` writes the machine form beside dates, times and numbers in the user's
+    words (:func:`plait.agents.values.annotate`), as the tool-calling adapter was trained to read them.
+    """
     from langchain_core.messages import HumanMessage, ToolMessage
+
+    from plait.agents.values import annotate
 
     out: list[Any] = []
     for message in messages:
@@ -146,6 +152,8 @@ def to_protocol(messages: Sequence[Any], *, thoughts: bool = True) -> list[Any]:
             out.append(AIMessage(json.dumps(body, ensure_ascii=False)))
         elif isinstance(message, ToolMessage):
             out.append(HumanMessage(f"Observation: {message.content}"))
+        elif annotate_requests and isinstance(message, HumanMessage):
+            out.append(HumanMessage(annotate(str(message.content))))
         else:
             out.append(message)
     return out

@@ -38,9 +38,11 @@ from plait.agents.prompts import (
     STEP_LIMIT,
 )
 from plait.agents.protocol import _args_schema, describe_tools, parse_reply, protocol_schema, to_protocol
+from plait.agents.grounding import check_call, context_of, copy_only, copy_spans
 from plait.agents.router import ToolRouter, _readable, _turn
 from plait.agents.tool_choice import TOOL_SCORER, ToolChooser
-from plait.agents.values import annotate, normalise_args
+from plait.agents.tool_training import spec_tool
+from plait.agents.values import normalise_args
 from plait.errors import OutputParseError
 from plait.models import ModelSettings, capabilities, resolve_model
 from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
@@ -103,7 +105,8 @@ class _Agent:
             reply = self.router(state["messages"])
         else:
             messages = list(state["messages"]) if self.native else \
-                [*self.system, *to_protocol(state["messages"], thoughts=self.thoughts)]
+                [*self.system, *to_protocol(state["messages"], thoughts=self.thoughts,
+                                            annotate_requests=not self.thoughts)]
             if isinstance(self.gate, ToolChooser):
                 reply = self._chosen(state["messages"], messages)
             else:
@@ -124,14 +127,19 @@ class _Agent:
             if done:  # quote what the tools returned: a value the model never rewrites cannot be misquoted
                 return AIMessage(ROUTER_ANSWER.format(result=_readable(done[-1][1])))
             return self._reply(messages, self._constrained([], answer=True), [])
-        # Dates, times and numbers in words get their machine form beside them: the model copies, not converts.
-        for index in range(len(messages) - 1, -1, -1):
-            if isinstance(messages[index], HumanMessage) and str(messages[index].content) == request:
-                messages = [*messages[:index], HumanMessage(annotate(request)), *messages[index + 1:]]
-                break
         reply = self._reply(messages, self._constrained([tool], answer=False), [tool.name])
-        for call in reply.tool_calls:
-            call["args"] = normalise_args(call["args"], _args_schema(tool))
+        if not reply.tool_calls:
+            return reply
+        schema, results = _args_schema(tool), [content for _, content in done]
+        args, again = check_call(normalise_args(reply.tool_calls[0]["args"], schema), schema,
+                                 context_of(request, results))
+        if again:  # a required value the request never states: write the call again, copying only
+            narrow = spec_tool({"name": tool.name, "description": tool.description,
+                                "parameters": copy_only(schema, again, copy_spans(request, results))})
+            retry = self._reply(messages, self._constrained([narrow], answer=False), [tool.name])
+            if retry.tool_calls:
+                args = normalise_args(retry.tool_calls[0]["args"], schema)
+        reply.tool_calls[0]["args"] = args
         return reply
 
     def _reply(self, messages: list[BaseMessage], llm: Any = None, names: Sequence[str] | None = None) -> AIMessage:

@@ -77,7 +77,9 @@ def case_example(case: Mapping[str, Any], *, prompt: Prompt = REACT_TOOLS) -> di
         tool_call = {"name": call["tool"], "args": dict(call["args"]), "id": f"call_{number}", "type": "tool_call"}
         history += [AIMessage("", tool_calls=[tool_call]),
                     ToolMessage(observation(call.get("result", "")), tool_call_id=f"call_{number}", name=call["tool"])]
-    messages = [*system, *to_protocol([*history, AIMessage(str(case["answer"]))], thoughts=False)]
+    # The request as the agent shows the adapter: dates, times and numbers in words annotated.
+    messages = [*system, *to_protocol([*history, AIMessage(str(case["answer"]))], thoughts=False,
+                                      annotate_requests=True)]
     turns = [{"role": _ROLES[m.type], "content": str(m.content)} for m in messages]
     for turn in turns[:-1]:
         if turn["role"] == "assistant":
@@ -106,10 +108,11 @@ def training_examples(cases: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
 
 def train_tool_adapter(name: str = ADAPTER, *, n: int = 2000, seed: int = 0,
                        extra_cases: Sequence[Mapping[str, Any]] = (), options: Any = None, resume: bool = True,
-                       progress: bool = True, settings: Any = None) -> Any:
+                       progress: bool = True, settings: Any = None, base_adapter: str | None = None) -> Any:
     """Train a tool-calling LoRA adapter on ``n`` synthetic cases plus ``extra_cases`` (your own tools).
 
-    Resumable: an interrupted run continues from its checkpoint (``resume=True``). The adapter
+    Resumable: an interrupted run continues from its checkpoint (``resume=True``); ``base_adapter``
+    continues training an adapter already in the store (more steps on fresh cases). The adapter
     lands in plait's adapter store as ``lora:NAME``; bind it with ``[models] agent = "lora:NAME"``.
     """
     from plait.agents.tool_data import synthetic_cases
@@ -119,4 +122,4 @@ def train_tool_adapter(name: str = ADAPTER, *, n: int = 2000, seed: int = 0,
     validation = training_examples(synthetic_cases(60, seed=seed + 10_000))
     options = options or replace(TrainOptions(), epochs=1, checkpoint_every=20)
     return train(name, training_examples(cases), validation=validation, options=options, task=TASK, resume=resume,
-                 progress=progress, settings=settings)
+                 progress=progress, settings=settings, base_adapter=base_adapter)

@@ -321,7 +321,8 @@ def train_scorer(items: list[dict], *, store: Any, out: str | Path, options: Sco
     return report
 
 
-def _load_fold(folder: Path) -> Any:
+def load_fold(folder: Path) -> Any:
+    """A scorer saved by :func:`save_scorer` (MiniLM with its adapter), ready to embed."""
     from peft import PeftModel
     from sentence_transformers import SentenceTransformer
 
@@ -342,7 +343,7 @@ def recalibrate(items: list[dict], *, store: Any, out: str | Path, refuse: float
     examples = examples_for(items, store=store)
     scored, pool = [], collection_units(store)
     for group in (0, 1):
-        model = _load_fold(out.parent / f"{out.name}-without-group{group}")
+        model = load_fold(out.parent / f"{out.name}-without-group{group}")
         scored += best_similarities(model, [ex for ex in examples if ex["group"] == group], pool=pool)
     threshold, measured = calibrate(scored, refuse)
     for folder in (out, *(out.parent / f"{out.name}-without-group{group}" for group in (0, 1))):

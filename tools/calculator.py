@@ -77,7 +77,7 @@ def calculate(expression: str) -> float | int:
 
 @tool("calculator")
 def calculator(expression: str) -> str:
-    """Evaluate an arithmetic expression such as '12.5 * 4 - 3' or 'sqrt(2) * 10'."""
+    """Calculate arithmetic: add, subtract, multiply (times), divide, percentages, powers and square roots, e.g. '12.5 * 4 - 3' or 'sqrt(2) * 10'."""
     return str(calculate(expression))
 
 

@@ -45,7 +45,11 @@ def test_the_threshold_maximises_right_decisions():
     # (best similarity, none expected, best tool right)
     scored = [(0.9, False, True), (0.7, False, True), (0.6, True, False), (0.4, True, False), (0.8, False, False)]
     cut, right = threshold_for(scored)
-    assert 0.6 < cut <= 0.7 and right == 0.8  # the wrong-tool case cannot be fixed by any threshold
+    assert 0.6 < cut <= 0.7  # both "none" cases right, 2 of 3 tool cases (no threshold fixes the wrong tool)
+    assert right == {"none_right": 1.0, "tool_right": 0.6667}
+    many = [*scored, (0.55, False, True), (0.56, False, True), (0.57, False, True)]
+    assert threshold_for(many)[0] <= 0.55  # three more tool cases at 0.55-0.57 outweigh one "none" case at 0.6
+    assert threshold_for([(0.9, False, True), (0.2, False, True)])[1] == {"none_right": 1.0, "tool_right": 1.0}
 
 
 # ---------------------------------------------------------------- the packaged scorer (real MiniLM + adapter)

@@ -141,3 +141,9 @@ def test_serve_refuses_an_empty_api_key_or_data_folder(isolated, monkeypatch, ca
     for argv in (["serve", "--api-key", ""], ["serve", "--data-dir", ""]):
         code, out = run_main(monkeypatch, capsys, *argv)
         assert code == 2 and ("API key can't be empty" in out or "folder of its own" in out)
+
+
+def test_finetune_tools_with_nothing_to_train_says_what_to_add(isolated):
+    result = runner.invoke(app, ["finetune", "tools", "--no-adapter"])
+    assert result.exit_code != 0
+    assert "--scorer FOLDER" in result.output

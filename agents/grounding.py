@@ -1,0 +1,123 @@
+"""Argument values the request (or a tool result) actually states: checked, and copied when not.
+
+A small model writing a call invents what it was not told: an optional ``deliver_to: "Toronto"``
+nobody mentioned, a ``start_time`` of ``02:00`` when the request says ``22:00``. A string value is
+*grounded* when it appears in the request (with its annotations, :func:`plait.agents.values.annotate`)
+or in a result this turn. An ungrounded optional value is dropped (the tool's default applies);
+for an ungrounded required value the call is written again with that argument restricted to
+the spans of the request and the results (:func:`spans`), so the model can only copy.
+
+Example:
+    >>> grounded("Sam O'Neill", "please save 555-0147 as sam o'neill")
+    True
+    >>> spans("text (212) 555-0147 now", longest=2)
+    ['text', '(212)', '212', '555-0147', 'now', 'text (212)', '(212) 555-0147', '555-0147 now']
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+MAX_SPANS = 400
+"""Most alternatives one argument is restricted to (a request of 50 words, spans up to 8 words)."""
+_EDGE = "\"'“”‘’,.;:!?"
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+CODE = re.compile(r"[A-Z]{2,4}")
+"""A code the model writes rather than copies ("Swiss francs" -> CHF, "Lisbon" -> LIS): never forced to a span."""
+
+
+def grounded(value: Any, context: str) -> bool:
+    """True when ``value`` (a string) appears in ``context``, ignoring case and spacing, or is a short code.
+
+    Non-strings are always grounded.
+    """
+    if not isinstance(value, str):
+        return True
+    return bool(CODE.fullmatch(value.strip())) or bool(value.strip()) and _norm(value) in _norm(context)
+
+
+def _leaves(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [] if value is None or isinstance(value, bool) else [str(value)]
+
+
+def result_values(results: Sequence[Any]) -> list[str]:
+    """Every scalar value in the tool results (JSON objects read; other text kept whole)."""
+    out = []
+    for result in results:
+        try:
+            out += _leaves(json.loads(result) if isinstance(result, str) else result)
+        except json.JSONDecodeError:
+            out.append(str(result))
+    return out
+
+
+def spans(text: str, *, longest: int = 8) -> list[str]:
+    """Every run of 1..``longest`` words of ``text``, outer punctuation trimmed, in order of appearance."""
+    words = text.split()
+    out: dict[str, None] = {}
+    for size in range(1, longest + 1):
+        for start in range(len(words) - size + 1):
+            span = " ".join(words[start:start + size]).strip(_EDGE)
+            bare = span[1:-1] if span[:1] == "(" and span[-1:] == ")" and "(" not in span[1:-1] else span
+            for candidate in (span, bare):
+                if candidate:
+                    out.setdefault(candidate)
+    return list(out)[:MAX_SPANS]
+
+
+def copy_only(schema: Mapping[str, Any], names: Sequence[str], choices: Sequence[str]) -> dict[str, Any]:
+    """``schema`` with the string arguments ``names`` restricted to ``choices`` (an enum)."""
+    props = {k: dict(v) for k, v in (schema.get("properties") or {}).items()}
+    for name in names:
+        props[name] = {**{k: v for k, v in props[name].items() if k not in ("maxLength", "pattern", "format")},
+                       "enum": list(choices)}
+    return {**schema, "properties": props}
+
+
+def check_call(args: Mapping[str, Any], schema: Mapping[str, Any], context: str) -> tuple[dict[str, Any], list[str]]:
+    """Drop ungrounded optional string values; return the arguments kept and the required ones to copy again.
+
+    Example:
+        >>> schema = {"properties": {"city": {"type": "string"}, "note": {"type": "string"}}, "required": ["city"]}
+        >>> check_call({"city": "Lisbon", "note": "Toronto"}, schema, "weather in lisbon?")
+        ({'city': 'Lisbon'}, [])
+        >>> check_call({"city": "Porto"}, schema, "weather in lisbon?")
+        ({'city': 'Porto'}, ['city'])
+    """
+    props, required = schema.get("properties") or {}, set(schema.get("required") or [])
+    kept, again = {}, []
+    for name, value in args.items():
+        spec = props.get(name) or {}
+        if spec.get("type") != "string" or "enum" in spec or grounded(value, context):
+            kept[name] = value
+        elif name in required:
+            kept[name] = value
+            again.append(name)
+    return kept, again
+
+
+def context_of(request: str, results: Sequence[Any]) -> str:
+    """What a value may be copied from: the annotated request and every result value, one per line."""
+    from plait.agents.values import annotate
+
+    return "\n".join([annotate(request), *result_values(results)])
+
+
+def copy_spans(request: str, results: Sequence[Any]) -> list[str]:
+    """The alternatives an ungrounded required value is restricted to: request spans, then result values."""
+    from plait.agents.values import annotate
+
+    values = [v for v in result_values(results) if v.strip()]
+    return list(dict.fromkeys([*values, *spans(annotate(re.sub(r"\s+", " ", request)))]))[:MAX_SPANS]
