@@ -170,7 +170,7 @@ class ToolScorerOptions:
     """Synthetic cases generated (each gives 1-3 decisions)."""
     seed: int = 0
     held_out_share: float = 0.2
-    """Share of domains kept out of training: the thresholds are measured on them (tools never seen)."""
+    """Share of domains kept out of the first run: the thresholds are measured on them (tools it never saw)."""
     epochs: int = 2
     distractors: int = 2
     mix: tuple[tuple[str, float], ...] = (("single", 0.45), ("none", 0.25), ("two-step", 0.30))
