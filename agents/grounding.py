@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from plait.agents.quantities import stated_quantity
+
 MAX_SPANS = 400
 """Most alternatives one argument is restricted to (a request of 50 words, spans up to 8 words)."""
 _EDGE = "\"'“”‘’,.;:!?"
@@ -121,3 +123,70 @@ def copy_spans(request: str, results: Sequence[Any]) -> list[str]:
 
     values = [v for v in result_values(results) if v.strip()]
     return list(dict.fromkeys([*values, *spans(annotate(re.sub(r"\s+", " ", request)))]))[:MAX_SPANS]
+
+
+NEGATION = re.compile(r"\b(?:not|no|without|never|don'?t|doesn'?t|isn'?t|won'?t|n't)\b(?:\W+\w+){0,2}\W*$", re.IGNORECASE)
+"""A negation in the three words before a mention ("without insurance", "not automatic")."""
+_FLAG_FILLER = frozenset({"is", "has", "have", "include", "includes", "including", "only", "with", "use", "allow",
+                          "want", "wants", "need", "needs", "enable", "enabled", "flag", "opt", "add", "the", "a"})
+
+
+def _stems(text: str) -> list[str]:
+    from plait.agents.planning import stem, words
+
+    return [stem(w) for w in words(text)]
+
+
+def _mentioned(word: str, text: str) -> re.Match[str] | None:
+    """Where ``word`` is said in ``text``: as a word's start, or its first six letters for a long word."""
+    root = word[:6] if len(word) >= 7 else word
+    return re.search(rf"\b{re.escape(root)}\w*", text, re.IGNORECASE)
+
+
+def _said(value: str, request: str) -> bool:
+    """True when every word of an enum value (``audiobook``, ``surgery_consult``) is said in ``request``."""
+    parts = [w for w in _stems(value) if len(w) > 1]
+    said = set(_stems(request))
+    return bool(parts) and all(p in said or (len(p) >= 5 and _mentioned(p, request)) for p in parts)
+
+
+def implied(args: Mapping[str, Any], schema: Mapping[str, Any], request: str, tool: str) -> dict[str, Any]:
+    """Optional enum and flag arguments set from the request's own words; invented ones taken out.
+
+    An optional enum left out takes the one value the request says ("any audiobooks" ->
+    ``format: audiobook``); one the request never says is dropped, or swapped for the one it does
+    say. An optional boolean whose name the request says ("automatic", "indoors") is true unless
+    negated. An optional string that only repeats the tool's own name ("cancel" for
+    ``cancel_booking``'s ``reason``) is dropped.
+
+    Example:
+        >>> schema = {"properties": {"query": {"type": "string"}, "indoor": {"type": "boolean"},
+        ...           "format": {"type": "string", "enum": ["book", "audiobook"]}}, "required": ["query"]}
+        >>> implied({"query": "ferns"}, schema, "caring for ferns indoors, any audiobooks?", "get_guide")
+        {'query': 'ferns', 'indoor': True, 'format': 'audiobook'}
+    """
+    props, required = schema.get("properties") or {}, set(schema.get("required") or [])
+    out, name_words = dict(args), set(_stems(tool))
+    for name, spec in props.items():
+        if name in required:
+            continue
+        values = [v for v in spec.get("enum") or [] if isinstance(v, str)]
+        if values:
+            said = [v for v in values if _said(v, request)]
+            if name in out and out[name] not in said:
+                out.pop(name)
+            if name not in out and len(said) == 1:
+                out[name] = said[0]
+        elif spec.get("type") == "boolean" and name not in out:
+            words = [w for w in _stems(name) if w not in _FLAG_FILLER and len(w) >= 4]
+            hits = [m for w in words if (m := _mentioned(w, request))]
+            if hits and not any(NEGATION.search(request[:m.start()]) for m in hits):
+                out[name] = True
+        elif spec.get("type") == "string" and isinstance(out.get(name), str):
+            if set(_stems(out[name])) <= name_words:
+                out.pop(name)
+        elif spec.get("type") in ("integer", "number") and name not in out:
+            value = stated_quantity(name, spec, request)
+            if value is not None and value not in out.values():
+                out[name] = value
+    return out

@@ -37,10 +37,11 @@ from plait.agents.prompts import (
     ROUTER_ANSWER,
     STEP_LIMIT,
 )
+from plait.agents.grounding import check_call, context_of, copy_only, copy_spans, implied
+from plait.agents.planning import PLAN, failed, labelled_ids, lookup_for, missing_ids
 from plait.agents.protocol import _args_schema, describe_tools, parse_reply, protocol_schema, to_protocol
-from plait.agents.grounding import check_call, context_of, copy_only, copy_spans
 from plait.agents.router import ToolRouter, _readable, _turn
-from plait.agents.tool_choice import TOOL_SCORER, ToolChooser
+from plait.agents.tool_choice import TOOL_SCORER, ToolChooser, spec_of
 from plait.agents.tool_training import spec_tool
 from plait.agents.values import normalise_args
 from plait.errors import OutputParseError
@@ -119,27 +120,60 @@ class _Agent:
         return {"messages": [reply], "steps": 0 if not reply.tool_calls else steps + 1}
 
     def _chosen(self, history: Sequence[BaseMessage], messages: list[BaseMessage]) -> AIMessage:
-        """A step decided by the tool scorer: it picks the next tool (or none), the model writes only the call."""
+        """A step decided by the tool scorer: it picks the next tool (or none), the model writes only the call.
+
+        A call that needs an id the request does not give becomes a lookup first
+        (:mod:`plait.agents.planning`); the step after the lookup's result calls the planned tool.
+        """
         request, turn = _turn(history)
         done = [(str(m.name), m.content) for m in turn if isinstance(m, ToolMessage)]
-        tool = self.gate.choose(request, self.tools, done)
+        tool = self._planned(turn, done) or self.gate.choose(request, self.tools, done)
         if tool is None:
             if done:  # quote what the tools returned: a value the model never rewrites cannot be misquoted
                 return AIMessage(ROUTER_ANSWER.format(result=_readable(done[-1][1])))
             return self._reply(messages, self._constrained([], answer=True), [])
-        reply = self._reply(messages, self._constrained([tool], answer=False), [tool.name])
+        results = [content for _, content in done]
+        reply = self._write(tool, messages, request, results)
         if not reply.tool_calls:
             return reply
-        schema, results = _args_schema(tool), [content for _, content in done]
-        args, again = check_call(normalise_args(reply.tool_calls[0]["args"], schema), schema,
-                                 context_of(request, results))
+        specs = [spec_of(t) for t in self.tools]
+        others = [k for s in specs if s["name"] != tool.name for k in s["parameters"]["properties"]]
+        missing = missing_ids(_args_schema(tool), reply.tool_calls[0]["args"], request, results, others=others)
+        first = lookup_for(missing, spec_of(tool), specs, [name for name, _ in done]) if missing else None
+        if first is None:
+            return reply
+        lookup = self._write(next(t for t in self.tools if t.name == first), messages, request, results)
+        if not lookup.tool_calls:
+            return reply
+        lookup.additional_kwargs[PLAN] = tool.name
+        return lookup
+
+    def _planned(self, turn: Sequence[BaseMessage], done: Sequence[tuple[str, Any]]) -> BaseTool | None:
+        """The tool a lookup this turn was made for, once the lookup has answered without an error."""
+        plans = [m.additional_kwargs[PLAN] for m in turn if isinstance(m, AIMessage) and PLAN in m.additional_kwargs]
+        if not plans or not done or plans[-1] in {name for name, _ in done} or failed(done[-1][1]):
+            return None
+        return next((t for t in self.tools if t.name == plans[-1]), None)
+
+    def _write(self, tool: BaseTool, messages: list[BaseMessage], request: str, results: Sequence[Any],
+               reply: AIMessage | None = None) -> AIMessage:
+        """The model writes ``tool``'s call (or ``reply`` is the call it wrote), values normalised and checked.
+
+        Optional values nobody stated are dropped; a required one is written again, copying only.
+        """
+        reply = reply or self._reply(messages, self._constrained([tool], answer=False), [tool.name])
+        if not reply.tool_calls:
+            return reply
+        schema = _args_schema(tool)
+        args = labelled_ids(schema, normalise_args(reply.tool_calls[0]["args"], schema, request), request)
+        args, again = check_call(args, schema, context_of(request, results))
         if again:  # a required value the request never states: write the call again, copying only
             narrow = spec_tool({"name": tool.name, "description": tool.description,
                                 "parameters": copy_only(schema, again, copy_spans(request, results))})
             retry = self._reply(messages, self._constrained([narrow], answer=False), [tool.name])
             if retry.tool_calls:
-                args = normalise_args(retry.tool_calls[0]["args"], schema)
-        reply.tool_calls[0]["args"] = args
+                args = normalise_args(retry.tool_calls[0]["args"], schema, request)
+        reply.tool_calls[0]["args"] = implied(args, schema, request, tool.name)
         return reply
 
     def _reply(self, messages: list[BaseMessage], llm: Any = None, names: Sequence[str] | None = None) -> AIMessage:

@@ -162,7 +162,14 @@ def normalise_value(value: Any, spec: Mapping[str, Any]) -> Any:
     return value
 
 
-def normalise_args(args: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Every argument through :func:`normalise_value` with its property schema; unknown keys kept as they are."""
+def normalise_args(args: Mapping[str, Any], schema: Mapping[str, Any], request: str = "") -> dict[str, Any]:
+    """Every argument through :func:`normalise_value` with its property schema; unknown keys kept as they are.
+
+    With ``request``, a number whose argument takes a unit becomes the quantity the request states
+    in that unit (:func:`plait.agents.quantities.convert_value`: "an hour and a half" -> 90 minutes).
+    """
+    from plait.agents.quantities import convert_value  # it reads this module's patterns
+
     props = schema.get("properties") or {}
-    return {k: normalise_value(v, props.get(k) or {}) for k, v in args.items()}
+    return {k: convert_value(normalise_value(v, props.get(k) or {}), props.get(k) or {}, k, request)
+            for k, v in args.items()}

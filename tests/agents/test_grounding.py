@@ -5,7 +5,7 @@ import json
 import pytest
 
 from plait.agents import react_agent
-from plait.agents.grounding import check_call, context_of, copy_only, copy_spans, grounded, result_values, spans
+from plait.agents.grounding import check_call, context_of, copy_only, copy_spans, grounded, implied, result_values, spans
 from plait.agents.tool_training import spec_tool
 from plait.testing import ScriptedChatModel
 
@@ -63,3 +63,31 @@ def test_an_invented_required_value_is_written_again_copying_only():
         {"messages": [("human", "add Standup to my calendar at 10pm")]})
     assert out["messages"][1].tool_calls[0]["args"] == {"start": "22:00", "title": "Standup"}
     assert len(llm.calls) == 2  # the first reply, then the copy-only retry
+
+
+FLAGS = {"properties": {"query": {"type": "string"}, "indoor": {"type": "boolean"},
+                        "available_only": {"type": "boolean"}, "reason": {"type": "string"},
+                        "format": {"type": "string", "enum": ["book", "audiobook", "dvd"]}},
+         "required": ["query"]}
+
+
+def test_implied_options_come_from_the_request_words():
+    assert implied({"query": "Dune"}, FLAGS, "any audiobooks of Dune available right now?", "search") == \
+        {"query": "Dune", "format": "audiobook", "available_only": True}
+    assert implied({"query": "fig"}, FLAGS, "care of a fig, not indoors", "get_guide") == {"query": "fig"}
+    assert implied({"query": "Dune", "format": "dvd"}, FLAGS, "Dune please", "search") == {"query": "Dune"}
+    assert implied({"query": "Dune", "format": "dvd"}, FLAGS, "Dune as a book", "search") == \
+        {"query": "Dune", "format": "book"}
+    assert implied({"query": "APT-3", "reason": "cancel"}, FLAGS, "cancel APT-3 pls", "cancel_booking") == \
+        {"query": "APT-3"}
+    assert implied({"query": "APT-3", "reason": "moving away"}, FLAGS, "cancel APT-3, moving away",
+                   "cancel_booking") == {"query": "APT-3", "reason": "moving away"}
+
+
+def test_an_optional_number_in_a_unit_takes_the_quantity_the_request_states():
+    schema = {"properties": {"summary": {"type": "string"}, "length_min": {"type": "integer"},
+                             "guests": {"type": "integer"}}, "required": ["summary"]}
+    assert implied({"summary": "Standup"}, schema, "Standup at 10, it'll take 50 min", "create_event") == \
+        {"summary": "Standup", "length_min": 50}
+    assert implied({"summary": "Standup"}, schema, "Standup at 10 for 4 people", "create_event") == \
+        {"summary": "Standup"}  # no unit stated, nothing added; a bare count is never a guess

@@ -1,0 +1,115 @@
+"""A lookup first when the chosen tool needs an id the request does not give (schemas only)."""
+
+from plait.agents.tool_choice import ToolChooser
+from plait.agents.planning import entity, failed, id_like, lookup_for, missing_ids, stated_as_id
+
+RENEW = {"name": "renew_loan", "description": "Renews a loan for more weeks.",
+         "parameters": {"properties": {"loan_id": {"type": "string"}, "weeks": {"type": "integer"}},
+                        "required": ["loan_id"]}}
+LOANS = {"name": "getMemberLoans", "description": "Lists the items a member has out, with their loan ids.",
+         "parameters": {"properties": {"member_number": {"type": "string"}}, "required": ["member_number"]}}
+FINES = {"name": "pay_fine", "description": "Pays a member's fines.",
+         "parameters": {"properties": {"member_number": {"type": "string"}, "amount": {"type": "number"}},
+                        "required": ["member_number", "amount"]}}
+TOOLS = [RENEW, FINES, LOANS]
+
+
+def test_id_arguments_are_told_from_other_arguments():
+    assert id_like("loan_id", {"type": "string"}) and id_like("bookingRef", {"type": "string"})
+    assert not id_like("amount", {"type": "number"}) and not id_like("seat_code", {"enum": ["A", "B"]})
+    assert entity("pet_id") == ["pet"] and entity("bookingRef") == ["booking"]
+
+
+def test_an_id_must_be_stated_for_this_argument():
+    own, other = ["loan"], ["member"]
+    assert stated_as_id("LN-771", "renew LN-771 please", [], own=own, other=other)
+    assert stated_as_id("LN-771", "my loan is LN-771", [], own=own, other=other)
+    assert not stated_as_id("88213", "renew Dune, member number 88213", [], own=own, other=other)
+    assert not stated_as_id("Dune", "renew Dune", [], own=own, other=other)  # a title is not an id
+    assert not stated_as_id("07700", "my phone is 07700 900461", [], own=["pet"], other=["phone"])  # a piece
+    assert stated_as_id("LN-5", "renew it", ['{"loans": [{"loan_id": "LN-5"}]}'], own=own, other=other)
+
+
+def test_missing_ids_lead_to_the_tool_that_finds_them():
+    args = {"loan_id": "88213"}
+    missing = missing_ids(RENEW["parameters"], args, "renew Dune, member number 88213", [],
+                          others=["member_number", "amount"])
+    assert missing == ["loan_id"]
+    assert lookup_for(missing, RENEW, TOOLS) == "getMemberLoans"
+    assert lookup_for(missing, RENEW, TOOLS, called=["getMemberLoans"]) is None
+    assert lookup_for(missing, RENEW, [RENEW, FINES]) is None  # nothing says it finds loans
+    assert missing_ids(RENEW["parameters"], {"loan_id": "LN-1"}, "renew LN-1", [], others=["member_number"]) == []
+
+
+def test_failed_results_are_recognised():
+    assert failed('{"error": "no such member"}') and failed("Error: ToolException('boom')")
+    assert not failed('{"loans": []}') and not failed("3 loans")
+
+
+class _Always(ToolChooser):
+    """A chooser that picks the action tool first and then nothing: the planner must add the lookup."""
+
+    def __init__(self, name):  # no scorer: the decisions are scripted
+        self.name = name
+
+    def choose(self, request, tools, done=()):
+        return next(t for t in tools if t.name == self.name) if not done else None
+
+
+def _agent_tools(seen):
+    import json
+
+    from plait.agents.tool_training import spec_tool
+
+    def renew(**a):
+        seen.append(("renew_loan", a))
+        return json.dumps({"loan_id": a["loan_id"], "due": "2026-12-30"})
+
+    def loans(**a):
+        seen.append(("getMemberLoans", a))
+        return json.dumps({"loans": [{"loan_id": "LN-771034", "title": "Dune"}]})
+    return [spec_tool(RENEW, renew), spec_tool(FINES, lambda **a: "paid"), spec_tool(LOANS, loans)]
+
+
+def test_the_agent_looks_the_id_up_first_then_calls_the_planned_tool():
+    from langchain_core.messages import AIMessage
+
+    from plait.agents import react_agent
+    from plait.agents.planning import PLAN
+    from plait.testing import ScriptedChatModel
+
+    seen: list = []
+    llm = ScriptedChatModel(replies=['{"tool": "renew_loan", "args": {"loan_id": "88213"}}',
+                                     '{"tool": "getMemberLoans", "args": {"member_number": "88213"}}',
+                                     '{"tool": "renew_loan", "args": {"loan_id": "LN-771034"}}'])
+    chooser = _Always("renew_loan")
+    out = react_agent(_agent_tools(seen), model=llm, protocol="routed", thoughts=False, tool_scorer=chooser).invoke(
+        {"messages": [("human", "Can you renew the copy of Dune I have out? member number 88213")]})
+    assert seen == [("getMemberLoans", {"member_number": "88213"}), ("renew_loan", {"loan_id": "LN-771034"})]
+    lookup = next(m for m in out["messages"] if isinstance(m, AIMessage) and m.tool_calls)
+    assert lookup.additional_kwargs[PLAN] == "renew_loan"
+    assert "2026-12-30" in out["messages"][-1].content  # the answer quotes the renewal
+
+
+def test_an_id_the_request_gives_is_used_at_once():
+    from plait.agents import react_agent
+    from plait.testing import ScriptedChatModel
+
+    seen: list = []
+    llm = ScriptedChatModel(replies=['{"tool": "renew_loan", "args": {"loan_id": "LN-5521"}}'])
+    chooser = _Always("renew_loan")
+    react_agent(_agent_tools(seen), model=llm, protocol="routed", thoughts=False, tool_scorer=chooser).invoke(
+        {"messages": [("human", "renew loan LN-5521 please, member 88213")]})
+    assert seen == [("renew_loan", {"loan_id": "LN-5521"})]
+
+
+def test_an_id_labelled_with_the_argument_noun_is_copied():
+    from plait.agents.planning import labelled_ids
+
+    schema = {"properties": {"issue_number": {"type": "integer"}, "pet_id": {"type": "string"},
+                             "repo": {"type": "string"}}}
+    assert labelled_ids(schema, {"issue_number": 4, "repo": "x/y"}, "please resolve issue 45 on x/y") == \
+        {"issue_number": 45, "repo": "x/y"}
+    assert labelled_ids(schema, {"pet_id": "Biscuit"}, "book Biscuit (pet id PET-2291) in") == {"pet_id": "PET-2291"}
+    assert labelled_ids(schema, {"pet_id": "P-1"}, "pet P-1 or pet P-2?") == {"pet_id": "P-1"}  # two: no choice
+    assert labelled_ids(schema, {"pet_id": "Rex"}, "is Rex due a jab?") == {"pet_id": "Rex"}
