@@ -190,3 +190,26 @@ def implied(args: Mapping[str, Any], schema: Mapping[str, Any], request: str, to
             if value is not None and value not in out.values():
                 out[name] = value
     return out
+
+
+NUMBER_RUN = re.compile(r"\+?\(?\d[\d ().-]*\d\)?")
+"""A run of digits people write with spaces, dashes and brackets: '(212) 555-0147', '+44 7911 123456'."""
+
+
+def whole_numbers(args: Mapping[str, Any], schema: Mapping[str, Any], request: str) -> dict[str, Any]:
+    """String values that are only a piece of a longer number in the request (a phone number) made whole.
+
+    Example:
+        >>> whole_numbers({"to": "212"}, {"properties": {"to": {"type": "string"}}}, "text (212) 555-0147 hi")
+        {'to': '(212) 555-0147'}
+    """
+    props = schema.get("properties") or {}
+    out = dict(args)
+    for name, value in args.items():
+        if (props.get(name) or {}).get("type") != "string" or not isinstance(value, str) or not value.strip():
+            continue
+        runs = [m.group(0).strip() for m in NUMBER_RUN.finditer(request)]
+        longer = [r for r in runs if value.strip() in r and r != value.strip() and sum(c.isdigit() for c in r) >= 7]
+        if len(set(longer)) == 1 and sum(c.isdigit() for c in value) >= 2:
+            out[name] = longer[0]
+    return out

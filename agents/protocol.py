@@ -24,7 +24,8 @@ THOUGHT = {"type": "string", "maxLength": 240}
 ANSWER = {"type": "string", "maxLength": 800}
 
 
-def _args_schema(t: BaseTool) -> dict[str, Any]:
+def args_schema(t: BaseTool) -> dict[str, Any]:
+    """A tool's arguments as a JSON schema object (titles dropped; every argument required unless it says)."""
     schema = t.tool_call_schema.model_json_schema() if hasattr(t.tool_call_schema, "model_json_schema") \
         else dict(t.tool_call_schema)
     props = {k: {kk: vv for kk, vv in v.items() if kk != "title"} for k, v in schema.get("properties", {}).items()}
@@ -41,7 +42,7 @@ def protocol_schema(tools: Sequence[BaseTool], *, thoughts: bool = True, answer:
     # The decision (tool or answer) comes first: a small model that writes a thought first tends to
     # answer inside the thought and never call a tool.
     extra = {"thought": THOUGHT} if thoughts else {}
-    calls = [{"type": "object", "properties": {"tool": {"const": t.name}, "args": _args_schema(t), **extra},
+    calls = [{"type": "object", "properties": {"tool": {"const": t.name}, "args": args_schema(t), **extra},
               "required": ["tool", "args", *extra], "additionalProperties": False} for t in tools]
     reply = {"type": "object", "properties": {"answer": ANSWER, **extra},
              "required": ["answer", *extra], "additionalProperties": False}
@@ -68,7 +69,7 @@ def describe_tools(tools: Sequence[BaseTool]) -> str:
     """
     lines = []
     for t in tools:
-        schema = _args_schema(t)
+        schema = args_schema(t)
         args = ", ".join(_describe_arg(k, v, k in schema["required"]) for k, v in schema["properties"].items())
         lines.append(f"- {t.name}({args}): {t.description.splitlines()[0] if t.description else ''}")
     return "\n".join(lines)

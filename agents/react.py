@@ -37,10 +37,10 @@ from plait.agents.prompts import (
     ROUTER_ANSWER,
     STEP_LIMIT,
 )
-from plait.agents.grounding import check_call, context_of, copy_only, copy_spans, implied
+from plait.agents.grounding import check_call, context_of, copy_only, copy_spans, implied, whole_numbers
 from plait.agents.planning import PLAN, failed, labelled_ids, lookup_for, missing_ids
-from plait.agents.protocol import _args_schema, describe_tools, parse_reply, protocol_schema, to_protocol
-from plait.agents.router import ToolRouter, _readable, _turn
+from plait.agents.protocol import args_schema, describe_tools, parse_reply, protocol_schema, to_protocol
+from plait.agents.router import ToolRouter, latest_turn, readable
 from plait.agents.tool_choice import TOOL_SCORER, ToolChooser, spec_of
 from plait.agents.tool_training import spec_tool
 from plait.agents.values import normalise_args
@@ -125,12 +125,12 @@ class _Agent:
         A call that needs an id the request does not give becomes a lookup first
         (:mod:`plait.agents.planning`); the step after the lookup's result calls the planned tool.
         """
-        request, turn = _turn(history)
+        request, turn = latest_turn(history)
         done = [(str(m.name), m.content) for m in turn if isinstance(m, ToolMessage)]
         tool = self._planned(turn, done) or self.gate.choose(request, self.tools, done)
         if tool is None:
             if done:  # quote what the tools returned: a value the model never rewrites cannot be misquoted
-                return AIMessage(ROUTER_ANSWER.format(result=_readable(done[-1][1])))
+                return AIMessage(ROUTER_ANSWER.format(result=readable(done[-1][1])))
             return self._reply(messages, self._constrained([], answer=True), [])
         results = [content for _, content in done]
         reply = self._write(tool, messages, request, results)
@@ -138,7 +138,7 @@ class _Agent:
             return reply
         specs = [spec_of(t) for t in self.tools]
         others = [k for s in specs if s["name"] != tool.name for k in s["parameters"]["properties"]]
-        missing = missing_ids(_args_schema(tool), reply.tool_calls[0]["args"], request, results, others=others)
+        missing = missing_ids(args_schema(tool), reply.tool_calls[0]["args"], request, results, others=others)
         first = lookup_for(missing, spec_of(tool), specs, [name for name, _ in done]) if missing else None
         if first is None:
             return reply
@@ -161,11 +161,13 @@ class _Agent:
 
         Optional values nobody stated are dropped; a required one is written again, copying only.
         """
-        reply = reply or self._reply(messages, self._constrained([tool], answer=False), [tool.name])
+        if reply is None:
+            reply = self._reply(messages, self._constrained([tool], answer=False), [tool.name])
         if not reply.tool_calls:
             return reply
-        schema = _args_schema(tool)
-        args = labelled_ids(schema, normalise_args(reply.tool_calls[0]["args"], schema, request), request)
+        schema = args_schema(tool)
+        args = normalise_args(reply.tool_calls[0]["args"], schema, request)
+        args = labelled_ids(schema, whole_numbers(args, schema, request), request)
         args, again = check_call(args, schema, context_of(request, results))
         if again:  # a required value the request never states: write the call again, copying only
             narrow = spec_tool({"name": tool.name, "description": tool.description,

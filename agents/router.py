@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
 from plait.agents.prompts import PARSE_GIVE_UP, ROUTER_ANSWER, ROUTER_ARGS, ROUTER_CHAT
-from plait.agents.protocol import _args_schema, describe_tools
+from plait.agents.protocol import args_schema, describe_tools
 from plait.models import ModelSettings, capabilities
 from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
 from plait.models.structured import bound_schema
@@ -45,7 +45,7 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
-def _turn(messages: Sequence[Any]) -> tuple[str, list[Any]]:
+def latest_turn(messages: Sequence[Any]) -> tuple[str, list[Any]]:
     """The user's latest request and the messages after it (this turn's calls and results)."""
     for index in range(len(messages) - 1, -1, -1):
         if isinstance(messages[index], HumanMessage):
@@ -71,18 +71,18 @@ class ToolRouter:
 
     def first_step(self, messages: Sequence[Any]) -> bool:
         """True when no tool has answered yet in this turn (the step the router decides)."""
-        return not any(isinstance(m, ToolMessage) for m in _turn(messages)[1])
+        return not any(isinstance(m, ToolMessage) for m in latest_turn(messages)[1])
 
     def choose(self, messages: Sequence[Any]) -> list[BaseTool]:
         """The tool to call for the latest request, as a one-item list, or [] when none is close enough."""
-        best, tool = self.scores(_turn(messages)[0])[0] if self.tools else (0.0, None)
+        best, tool = self.scores(latest_turn(messages)[0])[0] if self.tools else (0.0, None)
         return [tool] if tool is not None and best >= self.threshold else []
 
     def __call__(self, messages: Sequence[Any]) -> AIMessage:
-        request, turn = _turn(messages)
+        request, turn = latest_turn(messages)
         results = [m for m in turn if isinstance(m, ToolMessage)]
         if results:  # one call per turn: quote what the tool returned
-            return AIMessage(ROUTER_ANSWER.format(result=_readable(results[-1].content)))
+            return AIMessage(ROUTER_ANSWER.format(result=readable(results[-1].content)))
         best, tool = self.scores(request)[0] if self.tools else (0.0, None)
         if tool is None or best < self.threshold:
             return self._chat(messages)
@@ -95,7 +95,7 @@ class ToolRouter:
         return AIMessage("", tool_calls=[call], additional_kwargs={"route_similarity": round(best, 3)})
 
     def _arguments(self, tool: BaseTool, request: str) -> dict[str, Any]:
-        schema = _args_schema(tool)
+        schema = args_schema(tool)
         if not schema["properties"]:
             return {}
         prompt = ROUTER_ARGS.template.invoke({"tool": describe_tools([tool]), "request": request}).to_messages()
@@ -113,7 +113,7 @@ class ToolRouter:
         return AIMessage(str(reply.content).strip())
 
 
-def _readable(content: Any) -> str:
+def readable(content: Any) -> str:
     """A tool result as a short readable line: JSON objects become ``key: value`` pairs."""
     text = str(content)
     try:
@@ -121,8 +121,8 @@ def _readable(content: Any) -> str:
     except json.JSONDecodeError:
         return text.strip()
     if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')}: {_readable(json.dumps(v)) if isinstance(v, dict | list) else v}"
+        return "; ".join(f"{k.replace('_', ' ')}: {readable(json.dumps(v)) if isinstance(v, dict | list) else v}"
                          for k, v in value.items())
     if isinstance(value, list):
-        return "; ".join(_readable(json.dumps(v)) for v in value)
+        return "; ".join(readable(json.dumps(v)) for v in value)
     return str(value)

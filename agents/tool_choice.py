@@ -84,9 +84,9 @@ def step_query(request: str, done: Sequence[tuple[str, Any]] = ()) -> str:
 
 def spec_of(tool: Any) -> dict[str, Any]:
     """A LangChain tool as a JSON spec (``name``, ``description``, ``parameters``)."""
-    from plait.agents.protocol import _args_schema
+    from plait.agents.protocol import args_schema
 
-    return {"name": tool.name, "description": tool.description or "", "parameters": _args_schema(tool)}
+    return {"name": tool.name, "description": tool.description or "", "parameters": args_schema(tool)}
 
 
 # ---------------------------------------------------------------- training data

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from plait.agents import react_agent
-from plait.agents.router import _readable, tool_text
+from plait.agents.router import readable, tool_text
 from plait.agents.tool_training import spec_tool
 from plait.testing import ScriptedChatModel
 
@@ -39,8 +39,8 @@ def test_small_talk_goes_to_the_model_without_a_tool():
 
 def test_tool_text_and_readable_results():
     assert tool_text(LOANS).startswith("renew loan: Renew a borrowed")
-    assert _readable('{"slots": [{"at": "09:00"}], "open": true}') == "slots: at: 09:00; open: True"
-    assert _readable("plain text ") == "plain text"
+    assert readable('{"slots": [{"at": "09:00"}], "open": true}') == "slots: at: 09:00; open: True"
+    assert readable("plain text ") == "plain text"
 
 
 def test_routed_protocol_without_the_scorer_lets_similarity_pick_the_first_tool_and_the_model_go_on():
