@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.plait-installed
 # The edit loop: no model inference, no training, no browser.
 FAST   := not real and not train and not browser
 
-.PHONY: install browser demo lint test test-fast wheel-check bench jailbreak-head helpcentre-scorer tool-scorer clean
+.PHONY: install browser demo lint test test-fast wheel-check bench jailbreak-head helpcentre-scorer tool-scorer tool-need clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ helpcentre-scorer: install
 # Rebuilds the tool scorer (which tool next, or none; a ~1 MB LoRA on MiniLM; ~28 min on 2 cores, resumable).
 tool-scorer: install
 	$(PY) -m plait.agents.tool_choice --out agents/data/tool-scorer
+
+# Rebuilds the "does this message need a tool" head (MiniLM + character n-grams; ~1.5 min on 2 cores).
+tool-need: install
+	$(PY) -m plait.agents.tool_need --out agents/data/tool-need
 
 clean:
 	rm -rf $(VENV) .plait .pytest_cache build dist

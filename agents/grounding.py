@@ -155,8 +155,8 @@ def implied(args: Mapping[str, Any], schema: Mapping[str, Any], request: str, to
 
     An optional enum left out takes the one value the request says ("any audiobooks" ->
     ``format: audiobook``); one the request never says is dropped, or swapped for the one it does
-    say. An optional boolean whose name the request says ("automatic", "indoors") is true unless
-    negated. An optional string that only repeats the tool's own name ("cancel" for
+    say (a required one is only swapped). An optional boolean whose name's words the request all
+    says ("automatic", "indoors") is true unless negated. An optional string that only repeats the tool's own name ("cancel" for
     ``cancel_booking``'s ``reason``) is dropped.
 
     Example:
@@ -168,19 +168,23 @@ def implied(args: Mapping[str, Any], schema: Mapping[str, Any], request: str, to
     props, required = schema.get("properties") or {}, set(schema.get("required") or [])
     out, name_words = dict(args), set(_stems(tool))
     for name, spec in props.items():
-        if name in required:
-            continue
         values = [v for v in spec.get("enum") or [] if isinstance(v, str)]
         if values:
             said = [v for v in values if _said(v, request)]
+            if name in required:  # a required choice is kept unless the request says exactly one other
+                if name in out and out[name] not in said and len(said) == 1:
+                    out[name] = said[0]
+                continue
             if name in out and out[name] not in said:
                 out.pop(name)
             if name not in out and len(said) == 1:
                 out[name] = said[0]
+        elif name in required:
+            continue
         elif spec.get("type") == "boolean" and name not in out:
             words = [w for w in _stems(name) if w not in _FLAG_FILLER and len(w) >= 4]
-            hits = [m for w in words if (m := _mentioned(w, request))]
-            if hits and not any(NEGATION.search(request[:m.start()]) for m in hits):
+            hits = [_mentioned(w, request) for w in words]
+            if words and all(hits) and not any(NEGATION.search(request[:m.start()]) for m in hits if m):
                 out[name] = True
         elif spec.get("type") == "string" and isinstance(out.get(name), str):
             if set(_stems(out[name])) <= name_words:
@@ -212,4 +216,25 @@ def whole_numbers(args: Mapping[str, Any], schema: Mapping[str, Any], request: s
         longer = [r for r in runs if value.strip() in r and r != value.strip() and sum(c.isdigit() for c in r) >= 7]
         if len(set(longer)) == 1 and sum(c.isdigit() for c in value) >= 2:
             out[name] = longer[0]
+    return out
+
+
+def names_apart(args: Mapping[str, Any]) -> dict[str, Any]:
+    """A first-name value that also holds the last name ("Lucía Fernández" beside "Fernández") keeps the first only.
+
+    Example:
+        >>> names_apart({"first_name": "Lucía Fernández", "last_name": "Fernández"})
+        {'first_name': 'Lucía', 'last_name': 'Fernández'}
+    """
+    from plait.agents.planning import words
+
+    def find(*marks: str) -> str | None:
+        return next((k for k in args if {*marks} & set(words(k)) and isinstance(args[k], str)), None)
+
+    first, last = find("first", "given", "forename"), find("last", "family", "surname")
+    out = dict(args)
+    if first and last and first != last:
+        whole, tail = " ".join(out[first].split()), " ".join(out[last].split())
+        if tail and whole.casefold().endswith(" " + tail.casefold()):
+            out[first] = whole[: -len(tail)].strip()
     return out

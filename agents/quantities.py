@@ -26,7 +26,7 @@ UNITS: dict[str, tuple[str, float]] = {
     **{u: ("time", 1 / 60) for u in ("s", "sec", "secs", "second", "seconds")},
     **{u: ("time", 1.0) for u in ("min", "mins", "minute", "minutes")},
     **{u: ("time", 60.0) for u in ("h", "hr", "hrs", "hour", "hours")},
-    **{u: ("time", 1440.0) for u in ("day", "days")},
+    **{u: ("time", 1440.0) for u in ("day", "days", "night", "nights")},
     **{u: ("time", 10080.0) for u in ("week", "weeks")},
     **{u: ("volume", 1.0) for u in ("ml", "millilitre", "millilitres", "milliliter", "milliliters")},
     **{u: ("volume", 10.0) for u in ("cl", "centilitre", "centilitres")},

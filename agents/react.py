@@ -37,13 +37,30 @@ from plait.agents.prompts import (
     ROUTER_ANSWER,
     STEP_LIMIT,
 )
-from plait.agents.grounding import check_call, context_of, copy_only, copy_spans, implied, whole_numbers
-from plait.agents.planning import PLAN, failed, labelled_ids, lookup_for, missing_ids
+from plait.agents.grounding import (
+    check_call,
+    context_of,
+    copy_only,
+    copy_spans,
+    implied,
+    names_apart,
+    whole_numbers,
+)
+from plait.agents.planning import (
+    PLAN,
+    failed,
+    follow_up,
+    labelled_ids,
+    lookup_for,
+    missing_ids,
+    tool_labelled_for,
+)
 from plait.agents.protocol import args_schema, describe_tools, parse_reply, protocol_schema, to_protocol
 from plait.agents.router import ToolRouter, latest_turn, readable
 from plait.agents.tool_choice import TOOL_SCORER, ToolChooser, spec_of
+from plait.agents.tool_need import ToolNeed
 from plait.agents.tool_training import spec_tool
-from plait.agents.values import normalise_args
+from plait.agents.values import fix_formats, normalise_args
 from plait.errors import OutputParseError
 from plait.models import ModelSettings, capabilities, resolve_model
 from plait.models.settings import FREE_TEXT, PROTOCOL_MIN_TOKENS
@@ -80,9 +97,10 @@ class _Agent:
     """The model step: one tool call or one answer per call."""
 
     def __init__(self, llm: BaseChatModel, tools: Sequence[BaseTool], prompt: Prompt, native: bool,
-                 max_steps: int, retries: int, thoughts: bool = True, router: Any = None, gate: Any = None) -> None:
+                 max_steps: int, retries: int, thoughts: bool = True, router: Any = None, gate: Any = None,
+                 need: ToolNeed | None = None) -> None:
         self.tools, self.max_steps, self.retries, self.native = list(tools), max_steps, retries, native
-        self.router, self.gate, self.base = router, gate, llm
+        self.router, self.gate, self.base, self.need = router, gate, llm, need
         self.names, self.thoughts = [t.name for t in tools], thoughts
         self.system = prompt.template.invoke({"tools": describe_tools(tools)}).to_messages()
         self.llm: Any = llm.bind_tools(self.tools) if native else self._constrained(self.tools, answer=True)
@@ -127,33 +145,56 @@ class _Agent:
         """
         request, turn = latest_turn(history)
         done = [(str(m.name), m.content) for m in turn if isinstance(m, ToolMessage)]
-        tool = self._planned(turn, done) or self.gate.choose(request, self.tools, done)
+        tool = self._next_tool(request, turn, done)
         if tool is None:
             if done:  # quote what the tools returned: a value the model never rewrites cannot be misquoted
                 return AIMessage(ROUTER_ANSWER.format(result=readable(done[-1][1])))
             return self._reply(messages, self._constrained([], answer=True), [])
         results = [content for _, content in done]
         reply = self._write(tool, messages, request, results)
-        if not reply.tool_calls:
+        return self._resolve_ids(tool, reply, messages, request, done) if reply.tool_calls else reply
+
+    def _next_tool(self, request: str, turn: Sequence[BaseMessage], done: Sequence[tuple[str, Any]]) -> BaseTool | None:
+        """The tool this step calls: none for talk, the planned one after a lookup, the scorer's choice, or
+        the tool that takes the id the first result holds when the request asked for it too."""
+        if not done and self.need is not None and not self.need.needs_tool(request):
+            return None  # thanks, a greeting, a general question: no tool, whatever the cards look like
+        tool = self._planned(turn, done) or self.gate.choose(request, self.tools, done)
+        if tool is not None or len(done) != 1 or failed(done[0][1]):
+            return tool
+        similarity = {t.name: score for score, t in self.gate.scores(request, self.tools)}
+        name = follow_up(done[0][0], done[0][1], [spec_of(t) for t in self.tools], similarity, floor=self.gate.first)
+        return self._tool(name) if name else None
+
+    def _resolve_ids(self, tool: BaseTool, reply: AIMessage, messages: list[BaseMessage], request: str,
+                     done: Sequence[tuple[str, Any]]) -> AIMessage:
+        """``reply`` when its ids are stated; else the call of the tool the id belongs to, or a lookup first."""
+        specs, results = [spec_of(t) for t in self.tools], [content for _, content in done]
+        others = [k for s in specs if s["name"] != tool.name for k, v in s["parameters"]["properties"].items()
+                  if v.get("type") == "string" and "enum" not in v]
+        args, called = reply.tool_calls[0]["args"], [name for name, _ in done]
+        missing = missing_ids(args_schema(tool), args, request, results, others=others)
+        if not missing:
             return reply
-        specs = [spec_of(t) for t in self.tools]
-        others = [k for s in specs if s["name"] != tool.name for k in s["parameters"]["properties"]]
-        missing = missing_ids(args_schema(tool), reply.tool_calls[0]["args"], request, results, others=others)
-        first = lookup_for(missing, spec_of(tool), specs, [name for name, _ in done]) if missing else None
-        if first is None:
-            return reply
-        lookup = self._write(next(t for t in self.tools if t.name == first), messages, request, results)
-        if not lookup.tool_calls:
+        owner = tool_labelled_for(args.get(missing[0]), spec_of(tool), specs, request, called)
+        if owner is not None:  # the id the call took is labelled as another tool's: that tool was meant
+            return self._write(self._tool(owner), messages, request, results)
+        first = lookup_for(missing, spec_of(tool), specs, called)
+        lookup = self._write(self._tool(first), messages, request, results) if first else None
+        if lookup is None or not lookup.tool_calls:
             return reply
         lookup.additional_kwargs[PLAN] = tool.name
         return lookup
+
+    def _tool(self, name: str) -> BaseTool:
+        return next(t for t in self.tools if t.name == name)
 
     def _planned(self, turn: Sequence[BaseMessage], done: Sequence[tuple[str, Any]]) -> BaseTool | None:
         """The tool a lookup this turn was made for, once the lookup has answered without an error."""
         plans = [m.additional_kwargs[PLAN] for m in turn if isinstance(m, AIMessage) and PLAN in m.additional_kwargs]
         if not plans or not done or plans[-1] in {name for name, _ in done} or failed(done[-1][1]):
             return None
-        return next((t for t in self.tools if t.name == plans[-1]), None)
+        return self._tool(plans[-1]) if plans[-1] in self.names else None
 
     def _write(self, tool: BaseTool, messages: list[BaseMessage], request: str, results: Sequence[Any],
                reply: AIMessage | None = None) -> AIMessage:
@@ -167,7 +208,7 @@ class _Agent:
             return reply
         schema = args_schema(tool)
         args = normalise_args(reply.tool_calls[0]["args"], schema, request)
-        args = labelled_ids(schema, whole_numbers(args, schema, request), request)
+        args = labelled_ids(schema, whole_numbers(fix_formats(args, schema, request), schema, request), request)
         args, again = check_call(args, schema, context_of(request, results))
         if again:  # a required value the request never states: write the call again, copying only
             narrow = spec_tool({"name": tool.name, "description": tool.description,
@@ -175,7 +216,7 @@ class _Agent:
             retry = self._reply(messages, self._constrained([narrow], answer=False), [tool.name])
             if retry.tool_calls:
                 args = normalise_args(retry.tool_calls[0]["args"], schema, request)
-        reply.tool_calls[0]["args"] = implied(args, schema, request, tool.name)
+        reply.tool_calls[0]["args"] = names_apart(implied(args, schema, request, tool.name))
         return reply
 
     def _reply(self, messages: list[BaseMessage], llm: Any = None, names: Sequence[str] | None = None) -> AIMessage:
@@ -210,6 +251,12 @@ def _chooser(tool_scorer: Any) -> ToolChooser:
     return ToolChooser.load(tool_scorer or TOOL_SCORER)
 
 
+def _need(tool_need: str | Path | ToolNeed | bool) -> ToolNeed | None:
+    if isinstance(tool_need, ToolNeed) or tool_need is False:
+        return tool_need or None
+    return ToolNeed.packaged() if tool_need is True else ToolNeed(tool_need)
+
+
 def trained_for_tools(llm: BaseChatModel) -> bool:
     """True when ``llm`` is an adapter trained to call tools (it expects :data:`REACT_TOOLS`, no thoughts)."""
     return (getattr(llm, "adapter_task", None) or {}).get("kind") == TOOL_CALLING
@@ -218,7 +265,8 @@ def trained_for_tools(llm: BaseChatModel) -> bool:
 def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None = None, prompt: Prompt | None = None,
                 protocol: Protocol = "auto", thoughts: bool | None = None, max_steps: int = 6, retries: int = 2,
                 sensitive: Sequence[str] = (), checkpointer: Any = None, name: str = "react",
-                tool_scorer: str | Path | ToolChooser | bool | None = None) -> Any:
+                tool_scorer: str | Path | ToolChooser | bool | None = None,
+                tool_need: str | Path | ToolNeed | bool = True) -> Any:
     """Build a compiled ReAct graph over ``tools``.
 
     ``protocol`` picks native tool calling or the JSON protocol (``auto``: native where the
@@ -234,7 +282,10 @@ def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None 
     ``tool_scorer`` names another folder or is a :class:`ToolChooser`) decides every step: which
     tool next, or none; the model writes only that tool's arguments (dates, times and numbers in
     words annotated with their machine form, then normalised to the schema), and after the last
-    result the answer quotes it. ``tool_scorer=False`` uses plain MiniLM similarity for the first
+    result the answer quotes it. Before the scorer's first step a request-only head
+    (:mod:`plait.agents.tool_need`, the packaged one; ``tool_need`` names another folder, or
+    ``False`` turns it off) vetoes a tool for messages that surely need none (thanks, greetings,
+    general questions). ``tool_scorer=False`` uses plain MiniLM similarity for the first
     step only and lets the model go on alone (the earlier behaviour).
     ``prompt`` and ``thoughts`` override that. Tools named in ``sensitive`` (or whose metadata
     says ``sensitive``) wait for approval: the graph interrupts, and ``Command(resume="approve")``
@@ -248,9 +299,10 @@ def react_agent(tools: Sequence[BaseTool], *, model: str | BaseChatModel | None 
     gate = router if protocol == "routed" and router is not None else \
         _chooser(tool_scorer) if protocol == "routed" else None
     native = protocol not in ("router", "routed") and _native(llm, protocol)
+    need = _need(tool_need) if isinstance(gate, ToolChooser) else None
     agent = _Agent(llm, tools, prompt or (REACT_TOOLS if trained else REACT), native, max_steps, retries,
                    thoughts=(not trained) if thoughts is None else thoughts,
-                   router=router if protocol == "router" else None, gate=gate)
+                   router=router if protocol == "router" else None, gate=gate, need=need)
     needs_approval = set(sensitive) | {t.name for t in tools if (t.metadata or {}).get("sensitive")}
 
     def route(state: AgentState) -> str:

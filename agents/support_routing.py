@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,17 +110,11 @@ def train_router(name: str = ROUTER_ADAPTER, *, path: str | Path = ROUTES_FILE, 
 
 def package_router(folder: Path = ROUTER_FOLDER) -> Path:
     """Rebuild the packaged head in ``folder`` from :data:`ROUTES_FILE` (a developer's command)."""
-    from dataclasses import replace
+    from plait.finetune.head import train_head_into
 
-    from plait.config import load_settings
-    from plait.models.registry import adapters_dir
-
-    with tempfile.TemporaryDirectory() as home:
-        settings = replace(load_settings(), home=Path(home))
-        train_router(settings=settings, progress=False)
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(adapters_dir(settings) / ROUTER_ADAPTER, folder)
-    return folder
+    texts, labels = zip(*read_routes(ROUTES_FILE))
+    return train_head_into(folder, list(texts), list(labels), method="logreg", chars=True,
+                           data_hash=routes_hash(ROUTES_FILE), progress=False)
 
 
 def _head_folder(settings: Any) -> Path:

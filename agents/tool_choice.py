@@ -129,7 +129,7 @@ def _domain_of() -> dict[str, str]:
 def case_domain(case: Mapping[str, Any], domains: Mapping[str, str]) -> str:
     """The domain most of a case's offered tools come from ("" when none is known)."""
     found = [domains.get(_words(t["name"]).replace(" ", ""), "") for t in case["tools"]]
-    return max(set(found), key=found.count) if found else ""
+    return max(sorted(set(found)), key=found.count) if found else ""  # sorted: ties the same in every process
 
 
 # ---------------------------------------------------------------- thresholds

@@ -32,6 +32,12 @@ DATES = [re.compile(rf"\b{_DAY}(?:\s+of)?\s+{_MONTH},?\s+{_YEAR}\b", re.IGNORECA
 TIME = re.compile(r"\b(?P<hour>[01]?\d)(?:[:.](?P<minute>[0-5]\d))?\s*(?:(?P<half>[ap])\.m\.|(?P<half2>[ap])\s?m\b)", re.IGNORECASE)
 """'4:15pm', '10.30 p.m.', '1PM', '9 am'."""
 NAMED_TIMES = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
+_HOURS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+SPOKEN_TIME = re.compile(
+    r"\b(?:(?P<part>half|(?:a\s+)?quarter)\s+(?P<rel>past|to)\s+)?(?P<hour>1[0-2]|0?[1-9]|" + "|".join(_HOURS) + r")"
+    r"(?::(?P<minute>[0-5]\d))?(?:\s*o'?clock)?\s+(?P<period>in\s+the\s+(?:morning|afternoon|evening)|at\s+night|tonight)\b",
+    re.IGNORECASE)
+"""'half past three in the afternoon', '7:30 in the morning', 'quarter to eight in the evening', 'ten at night'."""
 
 UNITS = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"])}
 TENS = {w: 10 * i for i, w in enumerate(["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], start=2)}
@@ -39,10 +45,10 @@ SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 FRACTIONS = {"half": 0.5, "quarter": 0.25, "third": 1 / 3}
 _WORD = "|".join(sorted([*UNITS, *TENS, *SCALES], key=len, reverse=True))
 NUMBER_WORDS = re.compile(
-    rf"\b(?:a\s+dozen|dozen|(?:a|one|two|three)\s+quarters?|(?:{_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_WORD}))*"
+    rf"\b(?:a\s+dozen|(?:two|three|four|five|six)\s+dozen|dozen|(?:a|one|two|three)\s+quarters?|(?:{_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_WORD}))*"
     r"(?:\s+and\s+an?\s+(?:half|quarter|third))?|an?\s+half)\b", re.IGNORECASE)
 """Numbers in words: 'twelve', 'twenty-five', 'one hundred and fifty', 'two and a half', 'a dozen',
-'three quarters'."""
+'three quarters', 'two dozen'."""
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CLOCK = re.compile(r"^(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)$")
 
@@ -60,6 +66,18 @@ def _time(match: re.Match[str]) -> str | None:
     return f"{hour:02d}:{minute:02d}"
 
 
+def _spoken_time(match: re.Match[str]) -> str | None:
+    word = match["hour"].lower()
+    hour, minute = (_HOURS.index(word) + 1 if word in _HOURS else int(word)), int(match["minute"] or 0)
+    if match["part"]:
+        minute = 30 if match["part"].lower() == "half" else 15
+        if match["rel"].lower() == "to":
+            hour, minute = hour - 1 or 12, 60 - minute
+    afternoon = "morning" not in match["period"].lower()
+    hour = hour % 12 + (12 if afternoon else 0)
+    return f"{hour:02d}:{minute:02d}"
+
+
 def words_to_number(text: str) -> float | None:
     """'twenty-five' -> 25, 'one hundred and fifty' -> 150, 'two and a half' -> 2.5, 'a dozen' -> 12.
 
@@ -70,6 +88,8 @@ def words_to_number(text: str) -> float | None:
     words = re.sub(r"[-\s]+", " ", text.lower()).replace(" and ", " ").split()
     if words in (["a", "dozen"], ["dozen"]):
         return 12
+    if len(words) > 1 and words[-1] == "dozen" and (count := words_to_number(" ".join(words[:-1]))) is not None:
+        return count * 12
     if len(words) == 2 and words[1] in ("quarter", "quarters") and words[0] in ("a", "one", "two", "three"):
         return {"a": 1, "one": 1, "two": 2, "three": 3}[words[0]] * 0.25
     if len(words) == 2 and words[1] == "half" and words[0] in ("a", "an"):
@@ -110,6 +130,8 @@ def annotate(text: str) -> str:
     Example:
         >>> annotate("July 4th, 2026 at noon for two and a half hours")
         'July 4th, 2026 (2026-07-04) at noon (12:00) for two and a half (2.5) hours'
+        >>> annotate("pickup at half past three in the afternoon")
+        'pickup at half past three in the afternoon (15:30)'
     """
     spans: list[tuple[int, int, str]] = []
 
@@ -121,6 +143,7 @@ def annotate(text: str) -> str:
 
     for pattern in DATES:
         add(pattern, _date)
+    add(SPOKEN_TIME, _spoken_time)
     add(TIME, _time)
     add(re.compile(r"\b(" + "|".join(NAMED_TIMES) + r")\b", re.IGNORECASE), lambda m: NAMED_TIMES[m.group(1).lower()])
     add(NUMBER_WORDS, _number)
@@ -173,3 +196,39 @@ def normalise_args(args: Mapping[str, Any], schema: Mapping[str, Any], request: 
     props = schema.get("properties") or {}
     return {k: convert_value(normalise_value(v, props.get(k) or {}), props.get(k) or {}, k, request)
             for k, v in args.items()}
+
+
+ISO_IN_TEXT = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+CLOCK_IN_TEXT = re.compile(r"(?<![\d:])(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?![\d:])")
+
+
+def format_of(name: str, spec: Mapping[str, Any]) -> str | None:
+    """``"date"`` or ``"time"`` for an argument that takes one (by its format, description or last name word)."""
+    if spec.get("type", "string") != "string" or "enum" in spec:
+        return None
+    last = re.split(r"[^a-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower())[-1]
+    if spec.get("format") == "date" or _wants(spec, "yyyy-mm-dd") or last == "date":
+        return "date"
+    if spec.get("format") == "time" or _wants(spec, "hh:mm") or last == "time":
+        return "time"
+    return None
+
+
+def fix_formats(args: Mapping[str, Any], schema: Mapping[str, Any], request: str) -> dict[str, Any]:
+    """A date or time argument holding something else (a date in ``start_time``) takes the request's one date or time.
+
+    Example:
+        >>> schema = {"properties": {"date": {"type": "string"}, "start_time": {"type": "string"}}}
+        >>> fix_formats({"date": "2026-06-03", "start_time": "2026-06-03"}, schema, "3 June 2026 at 7:30 in the morning")
+        {'date': '2026-06-03', 'start_time': '07:30'}
+    """
+    annotated = annotate(request)
+    found = {"date": set(ISO_IN_TEXT.findall(annotated)),
+             "time": {f"{int(m['hour']):02d}:{m['minute']}" for m in CLOCK_IN_TEXT.finditer(annotated)}}
+    valid = {"date": ISO_DATE.match, "time": CLOCK.match}
+    out = dict(args)
+    for name, value in args.items():
+        kind = format_of(name, (schema.get("properties") or {}).get(name) or {})
+        if kind and not (isinstance(value, str) and valid[kind](value.strip())) and len(found[kind]) == 1:
+            out[name] = next(iter(found[kind]))
+    return out

@@ -39,10 +39,12 @@ SYSTEMS = {"base": ("local:gemma-3-270m", "json", {}), "router": ("local:gemma-3
            "adapter": ("lora:tool-calls", "json", {}),
            "routed-similarity": ("lora:tool-calls", "routed", {"tool_scorer": False}),
            "chooser-base": ("local:gemma-3-270m", "routed", {}),
+           "routed-no-need": ("lora:tool-calls", "routed", {"tool_need": False}),
            "routed": ("lora:tool-calls", "routed", {})}
 """name -> (model, react_agent protocol, options). ``routed``: the tool scorer decides every step, the
 adapter writes the calls; ``routed-similarity``: plain MiniLM decides the first step only (before the
-tool scorer); ``chooser-base``: the tool scorer with the base model writing the calls."""
+tool scorer); ``chooser-base``: the tool scorer with the base model writing the calls; ``routed-no-need``:
+the default without the request-only "does it need a tool" veto (:mod:`plait.agents.tool_need`)."""
 
 
 def same(expected: Any, got: Any) -> bool:

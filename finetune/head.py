@@ -105,6 +105,28 @@ def train_head(name: str, texts: Sequence[str], labels: Sequence[str], *, method
     return load_info(name, settings)
 
 
+def train_head_into(folder: str | Path, texts: Sequence[str], labels: Sequence[str], **options: Any) -> Path:
+    """:func:`train_head` into ``folder`` itself rather than the adapter store (a head that ships with a package).
+
+    Example:
+        >>> train_head_into("agents/data/my-head", texts, labels, chars=True)  # doctest: +SKIP
+    """
+    import shutil
+    import tempfile
+    from dataclasses import replace
+
+    from plait.config import load_settings
+    from plait.models.registry import adapters_dir
+
+    folder = Path(folder)
+    with tempfile.TemporaryDirectory() as home:
+        settings = replace(load_settings(), home=Path(home))
+        info = train_head(folder.name, texts, labels, settings=settings, **options)
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(adapters_dir(settings) / info.name, folder)
+    return folder
+
+
 def _choose_c(vectors: Any, labels: Sequence[str], seed: int) -> float:
     """The :data:`C_GRID` value with the best 3-fold accuracy (the middle value when data is too thin to fold)."""
     from sklearn.linear_model import LogisticRegression

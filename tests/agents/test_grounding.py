@@ -91,3 +91,12 @@ def test_an_optional_number_in_a_unit_takes_the_quantity_the_request_states():
         {"summary": "Standup", "length_min": 50}
     assert implied({"summary": "Standup"}, schema, "Standup at 10 for 4 people", "create_event") == \
         {"summary": "Standup"}  # no unit stated, nothing added; a bare count is never a guess
+
+
+def test_a_first_name_holding_the_last_name_too_keeps_the_first_only():
+    from plait.agents.grounding import names_apart
+
+    assert names_apart({"firstName": "Tobias Lindqvist", "lastName": "Lindqvist"}) == \
+        {"firstName": "Tobias", "lastName": "Lindqvist"}
+    assert names_apart({"first_name": "Ann", "last_name": "Lee"}) == {"first_name": "Ann", "last_name": "Lee"}
+    assert names_apart({"name": "Ann Lee"}) == {"name": "Ann Lee"}

@@ -50,7 +50,10 @@ class _Always(ToolChooser):
     """A chooser that picks the action tool first and then nothing: the planner must add the lookup."""
 
     def __init__(self, name):  # no scorer: the decisions are scripted
-        self.name = name
+        self.name, self.first = name, 1.0
+
+    def scores(self, request, tools, done=()):
+        return [(0.0, t) for t in tools]
 
     def choose(self, request, tools, done=()):
         return next(t for t in tools if t.name == self.name) if not done else None
@@ -83,7 +86,8 @@ def test_the_agent_looks_the_id_up_first_then_calls_the_planned_tool():
                                      '{"tool": "getMemberLoans", "args": {"member_number": "88213"}}',
                                      '{"tool": "renew_loan", "args": {"loan_id": "LN-771034"}}'])
     chooser = _Always("renew_loan")
-    out = react_agent(_agent_tools(seen), model=llm, protocol="routed", thoughts=False, tool_scorer=chooser).invoke(
+    out = react_agent(_agent_tools(seen), model=llm, protocol="routed", thoughts=False, tool_scorer=chooser,
+                tool_need=False).invoke(
         {"messages": [("human", "Can you renew the copy of Dune I have out? member number 88213")]})
     assert seen == [("getMemberLoans", {"member_number": "88213"}), ("renew_loan", {"loan_id": "LN-771034"})]
     lookup = next(m for m in out["messages"] if isinstance(m, AIMessage) and m.tool_calls)
@@ -98,7 +102,8 @@ def test_an_id_the_request_gives_is_used_at_once():
     seen: list = []
     llm = ScriptedChatModel(replies=['{"tool": "renew_loan", "args": {"loan_id": "LN-5521"}}'])
     chooser = _Always("renew_loan")
-    react_agent(_agent_tools(seen), model=llm, protocol="routed", thoughts=False, tool_scorer=chooser).invoke(
+    react_agent(_agent_tools(seen), model=llm, protocol="routed", thoughts=False, tool_scorer=chooser,
+                tool_need=False).invoke(
         {"messages": [("human", "renew loan LN-5521 please, member 88213")]})
     assert seen == [("renew_loan", {"loan_id": "LN-5521"})]
 
@@ -113,3 +118,60 @@ def test_an_id_labelled_with_the_argument_noun_is_copied():
     assert labelled_ids(schema, {"pet_id": "Biscuit"}, "book Biscuit (pet id PET-2291) in") == {"pet_id": "PET-2291"}
     assert labelled_ids(schema, {"pet_id": "P-1"}, "pet P-1 or pet P-2?") == {"pet_id": "P-1"}  # two: no choice
     assert labelled_ids(schema, {"pet_id": "Rex"}, "is Rex due a jab?") == {"pet_id": "Rex"}
+
+
+def test_an_id_labelled_as_another_tools_id_points_at_that_tool():
+    from plait.agents.planning import tool_labelled_for
+
+    court = {"name": "bookCourt", "parameters": {"properties": {"court_id": {"type": "string"}},
+                                                 "required": ["court_id"]}}
+    rent = {"name": "rentEquipment", "parameters": {"properties": {"booking_id": {"type": "string"},
+                                                                   "item": {"type": "string"}},
+                                                    "required": ["booking_id", "item"]}}
+    request = "hi, for my booking TB-51902 could i get the ball machine?"
+    assert missing_ids(court["parameters"], {"court_id": "TB-51902"}, request, [], others=["booking_id"]) == \
+        ["court_id"]
+    assert tool_labelled_for("TB-51902", court, [court, rent], request) == "rentEquipment"
+    assert tool_labelled_for("TB-51902", court, [court, rent], request, called=["rentEquipment"]) is None
+    assert tool_labelled_for("C-11", court, [court, rent], "court C-11 at 7") is None
+
+
+def test_a_result_holding_the_id_another_tool_takes_is_followed_up_when_the_request_asks_for_it():
+    from plait.agents.planning import follow_up, provides
+
+    assert provides({"orders": [{"order_id": "DC-1"}]}, "order_id")
+    assert provides('{"orders": [{"id": "DC-1"}]}', "order_id")
+    assert not provides({"orders": [{"total": 3}]}, "order_id") and not provides("not json", "order_id")
+    loans = {"loans": [{"loan_id": "LN-1"}]}
+    similar = {"getMemberLoans": 0.6, "renew_loan": 0.55, "pay_fine": 0.7}
+    assert follow_up("getMemberLoans", loans, TOOLS, similar, floor=0.39) == "renew_loan"
+    assert follow_up("getMemberLoans", loans, TOOLS, {**similar, "renew_loan": 0.45}, floor=0.39) is None  # too far
+    assert follow_up("getMemberLoans", loans, TOOLS, {**similar, "renew_loan": 0.35, "getMemberLoans": 0.36},
+                     floor=0.39) is None  # below the floor
+    assert follow_up("getMemberLoans", {"loans": []}, TOOLS, similar, floor=0.39) is None  # no id to take
+
+
+class _LookupThenStop(ToolChooser):
+    """Picks the lookup first and then nothing; scores say the request is about renewing too."""
+
+    def __init__(self):
+        self.first = 0.39
+
+    def choose(self, request, tools, done=()):
+        return next(t for t in tools if t.name == "getMemberLoans") if not done else None
+
+    def scores(self, request, tools, done=()):
+        table = {"getMemberLoans": 0.6, "renew_loan": 0.58, "pay_fine": 0.2}
+        return sorted(((table[t.name], t) for t in tools), key=lambda p: -p[0])
+
+
+def test_the_agent_follows_a_lookup_with_the_tool_its_result_feeds():
+    from plait.agents import react_agent
+    from plait.testing import ScriptedChatModel
+
+    seen: list = []
+    llm = ScriptedChatModel(replies=['{"tool": "getMemberLoans", "args": {"member_number": "88213"}}',
+                                     '{"tool": "renew_loan", "args": {"loan_id": "LN-771034"}}'])
+    react_agent(_agent_tools(seen), model=llm, protocol="routed", thoughts=False, tool_scorer=_LookupThenStop(),
+                tool_need=False).invoke({"messages": [("human", "renew my Dune loan, member number 88213")]})
+    assert seen == [("getMemberLoans", {"member_number": "88213"}), ("renew_loan", {"loan_id": "LN-771034"})]

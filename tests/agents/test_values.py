@@ -2,7 +2,7 @@
 
 import pytest
 
-from plait.agents.values import annotate, normalise_args, normalise_value, words_to_number
+from plait.agents.values import annotate, fix_formats, format_of, normalise_args, normalise_value, words_to_number
 
 DATE = {"type": "string", "description": "date, YYYY-MM-DD"}
 TIME = {"type": "string", "description": "time, HH:MM (24h)"}
@@ -52,3 +52,22 @@ def test_values_are_normalised_only_where_the_schema_asks_for_a_format():
     schema = {"properties": {"day": DATE, "at": TIME, "who": {"type": "string"}}}
     assert normalise_args({"day": "3 July 2025", "at": "4pm", "who": "Sam", "extra": 1}, schema) == \
         {"day": "2025-07-03", "at": "16:00", "who": "Sam", "extra": 1}
+
+
+def test_spoken_times_and_dozens_are_annotated():
+    assert annotate("at half past three in the afternoon") == "at half past three in the afternoon (15:30)"
+    assert annotate("7:30 in the morning") == "7:30 in the morning (07:30)"
+    assert annotate("quarter to eight in the evening") == "quarter to eight in the evening (19:45)"
+    assert annotate("two dozen prints") == "two dozen (24) prints"
+
+
+def test_a_date_or_time_argument_holding_something_else_takes_the_requests_one():
+    schema = {"properties": {"date": {"type": "string"}, "time": {"type": "string"},
+                             "slot": {"type": "string", "description": "start, HH:MM"}, "note": {"type": "string"}}}
+    assert format_of("date", {}) == "date" and format_of("slot", schema["properties"]["slot"]) == "time"
+    assert format_of("note", {}) is None and format_of("time_window", {"enum": ["a"]}) is None
+    assert fix_formats({"date": "2026-06-05", "time": "2026-06-05"}, schema, "wash on 2026-06-05 at 9:15") == \
+        {"date": "2026-06-05", "time": "09:15"}
+    assert fix_formats({"time": "1234"}, schema, "M-AB 1234 on 24 October at half past two in the afternoon") == \
+        {"time": "14:30"}
+    assert fix_formats({"time": "x"}, schema, "from 2pm till 6pm") == {"time": "x"}  # two times: no guess

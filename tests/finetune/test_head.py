@@ -97,3 +97,12 @@ def test_bad_inputs_are_refused():
         train_head("../escape", TEXTS, LABELS, progress=False)
     with pytest.raises(PlaitError, match="No adapter 'nope'"):
         load_info("nope")
+
+
+def test_a_head_trained_into_a_folder_ships_outside_the_adapter_store(tmp_path):
+    from plait.finetune.head import HeadClassifier, train_head_into
+
+    folder = train_head_into(tmp_path / "shipped-head", TEXTS, LABELS, data_hash="abc", progress=False)
+    assert json.loads((folder / "adapter.json").read_text())["data_hash"] == "abc"
+    assert "shipped-head" not in [a.name for a in list_adapters()]  # the store is untouched
+    assert [label for label, _ in HeadClassifier(folder).classify(list(HELD_OUT[0]))] == HELD_OUT[1]
