@@ -78,8 +78,9 @@ def stated_as_id(value: Any, request: str, results: Sequence[Any], *, own: Seque
 
     A result value counts as it is. In the request the value must be a whole token run that
     carries a digit (or is a short capital code), not a piece of a longer number ("07700" of
-    "07700 900461"), and not labelled as something else: words of another argument (``other``)
-    right before it and none of this argument's own words (``own``).
+    "07700 900461"), and not labelled as something else: words of another argument (``other``,
+    "tax" for ``taxpayer_id``) right before it and none of this argument's own words (``own``).
+    Unless its own words label it, a value with a space in it (a plate, a phone number) is not an id.
     """
     text = str(value).strip()
     if not text:
@@ -96,7 +97,11 @@ def stated_as_id(value: Any, request: str, results: Sequence[Any], *, own: Seque
             (after[:1].isdigit() and len(request) - found.end() - len(after) <= 1):
         return False  # a piece of a longer number: a phone number, not an id
     label = _label(request, found.start())
-    return bool(label & set(own)) or not label & set(other)
+    if label & set(own):
+        return True
+    if re.search(r"\s", text):  # "S-PV 9021", "+49 160 4471 283": a plate or a phone, not a record id
+        return False
+    return not any(w[:3] == o[:3] and (w.startswith(o) or o.startswith(w)) for w in label for o in other)
 
 
 def _prefix(text: str) -> str:

@@ -120,6 +120,16 @@ def meets(summary: Mapping[str, Any]) -> dict[str, bool]:
     return {k: (summary[k] == v if k == "parse_failures" else (summary[k] or 0) >= v) for k, v in GOALS.items()}
 
 
+def _earlier(out: str, set_name: str) -> dict[str, Any]:
+    """Systems an earlier run measured on the same set (kept beside the ones rerun now, their notes say when)."""
+    path = Path(__file__).parent / "results" / f"{out}.json"
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return dict(earlier.get("systems") or {}) if earlier.get("set") == set_name else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--systems", default="base,router,adapter,routed-similarity,routed")
@@ -133,7 +143,7 @@ def main() -> None:
     if args.limit:
         cases = [c for k in ("single", "none", "two-step") for c in [c for c in cases if c["kind"] == k][:args.limit]]
     settings = Settings(tracing=False)
-    report: dict[str, Any] = {"set": args.set.name, "goals": GOALS, "systems": {}}
+    report: dict[str, Any] = {"set": args.set.name, "goals": GOALS, "systems": _earlier(args.out, args.set.name)}
     for system in args.systems.split(","):
         ref, protocol, options = SYSTEMS[system]
         model = args.adapter if ref == SYSTEMS["adapter"][0] else ref

@@ -175,3 +175,14 @@ def test_the_agent_follows_a_lookup_with_the_tool_its_result_feeds():
     react_agent(_agent_tools(seen), model=llm, protocol="routed", thoughts=False, tool_scorer=_LookupThenStop(),
                 tool_need=False).invoke({"messages": [("human", "renew my Dune loan, member number 88213")]})
     assert seen == [("getMemberLoans", {"member_number": "88213"}), ("renew_loan", {"loan_id": "LN-771034"})]
+
+
+def test_plates_phones_and_other_tools_ids_are_not_taken_for_this_id():
+    appointment = {"properties": {"appointment_id": {"type": "string"}}, "required": ["appointment_id"]}
+    order = {"properties": {"orderId": {"type": "string"}}, "required": ["orderId"]}
+    assert missing_ids(appointment, {"appointment_id": "55120983317"}, "cancel my appointment, tax ID 55120983317",
+                       [], others=["taxpayer_id"]) == ["appointment_id"]  # "tax" labels the taxpayer's id
+    assert missing_ids(appointment, {"appointment_id": "S-PV 9021"}, "cancel whatever is booked for S-PV 9021",
+                       [], others=["plate"]) == ["appointment_id"]
+    assert missing_ids(order, {"orderId": "INV 2021/65"}, "order INV 2021/65 - where is it?", [],
+                       others=["tracking_id"]) == []  # its own noun labels it
