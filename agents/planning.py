@@ -67,9 +67,13 @@ def _occurrence(value: str, text: str) -> re.Match[str] | None:
     return re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text, re.IGNORECASE)
 
 
+_FILLER = frozenset({"is", "was", "are", "it", "its", "s", "my", "our", "the", "a", "an", "of"})
+
+
 def _label(text: str, start: int) -> set[str]:
-    before = re.findall(r"[a-zA-Z]+", text[:start])[-LABEL_WORDS:]
-    return {stem(w.lower()) for w in before}
+    """The last words before ``start``, fillers skipped ("member number is 88213" -> member, number)."""
+    before = [w.lower() for w in re.findall(r"[a-zA-Z]+", text[:start]) if w.lower() not in _FILLER]
+    return {stem(w) for w in before[-LABEL_WORDS:]}
 
 
 def stated_as_id(value: Any, request: str, results: Sequence[Any], *, own: Sequence[str],
@@ -147,6 +151,13 @@ def labelled_ids(schema: Mapping[str, Any], args: Mapping[str, Any], request: st
     return out
 
 
+def unlike_example(value: Any, spec: Mapping[str, Any]) -> bool:
+    """True when the description shows ids with a letter prefix ("e.g. LN-100234") and ``value`` has another."""
+    examples = {_prefix(w) for w in re.findall(r"[\w-]+", str(spec.get("description") or ""))
+                if re.search(r"\d", w) and _prefix(w)}
+    return bool(examples) and _prefix(str(value)) not in examples
+
+
 def missing_ids(schema: Mapping[str, Any], args: Mapping[str, Any], request: str, results: Sequence[Any], *,
                 others: Sequence[str] = ()) -> list[str]:
     """Required id-like arguments of a call whose value the request and results do not state as that id.
@@ -164,6 +175,10 @@ def missing_ids(schema: Mapping[str, Any], args: Mapping[str, Any], request: str
             continue
         own = entity(name)
         if shaped_like_example(args.get(name, ""), spec):
+            continue
+        from_result = str(args.get(name, "")).strip().casefold() in {v.strip().casefold() for v in result_values(results)}
+        if unlike_example(args.get(name, ""), spec) and not from_result:  # "88213" where it shows "LN-100234"
+            out.append(name)
             continue
         if not stated_as_id(args.get(name, ""), request, results, own=own, other=sorted(other_words - set(own))):
             out.append(name)

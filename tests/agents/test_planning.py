@@ -1,5 +1,10 @@
 """A lookup first when the chosen tool needs an id the request does not give (schemas only)."""
 
+import pytest
+
+from plait.agents import react_agent
+from plait.agents.tool_training import spec_tool
+
 from plait.agents.tool_choice import ToolChooser
 from plait.agents.planning import entity, failed, id_like, lookup_for, missing_ids, stated_as_id
 
@@ -186,3 +191,34 @@ def test_plates_phones_and_other_tools_ids_are_not_taken_for_this_id():
                        [], others=["plate"]) == ["appointment_id"]
     assert missing_ids(order, {"orderId": "INV 2021/65"}, "order INV 2021/65 - where is it?", [],
                        others=["tracking_id"]) == []  # its own noun labels it
+
+
+def test_a_value_unlike_the_described_example_id_or_labelled_past_fillers_is_not_this_id():
+    loan = {"properties": {"loan_id": {"type": "string", "description": "loan id, e.g. LN-100234"}},
+            "required": ["loan_id"]}
+    assert missing_ids(loan, {"loan_id": "88213"}, "renew Dune, number 88213", [], others=[]) == ["loan_id"]
+    assert missing_ids(loan, {"loan_id": "LN-5"}, "renew LN-5", [], others=[]) == []
+    assert missing_ids(loan, {"loan_id": "X-9"}, "renew it", ['{"loan_id": "X-9"}'], others=[]) == []  # a result's
+    assert missing_ids(RENEW["parameters"], {"loan_id": "88213"}, "My member number is 88213", [],
+                       others=["member_number"]) == ["loan_id"]  # "is" skipped: "member number" labels it
+
+
+@pytest.mark.real
+def test_on_the_local_default_an_id_the_request_lacks_is_looked_up_first():
+    # The packaged scorer, adapter and tool-need head; tools nothing was trained on.
+    seen: list = []
+    renew = {**RENEW, "parameters": {**RENEW["parameters"], "properties": {
+        "loan_id": {"type": "string", "description": "loan id, e.g. LN-100234"}, "weeks": {"type": "integer"}}}}
+    hold = {"name": "place_hold", "description": "Places a hold on a catalogue item for pickup at a branch.",
+            "parameters": {"properties": {"item_id": {"type": "string"}, "branch": {"type": "string"}},
+                           "required": ["item_id", "branch"]}}
+    tools = _agent_tools(seen)
+    tools = [spec_tool(renew, tools[0].func), spec_tool(hold, lambda **a: '{"hold_id": "H-1"}'), tools[2]]
+    out = react_agent(tools).invoke({"messages": [("human", "Can you renew the copy of Dune I have out? "
+                                                            "My member number is 88213")]})
+    assert [name for name, _ in seen] == ["getMemberLoans", "renew_loan"]
+    assert seen[0][1] == {"member_number": "88213"} and seen[1][1]["loan_id"] == "LN-771034"
+    assert "2026-12-30" in out["messages"][-1].content
+    seen.clear()
+    react_agent(tools).invoke({"messages": [("human", "thanks so much, that's all for today!")]})
+    assert seen == []
